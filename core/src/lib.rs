@@ -1,1 +1,4 @@
-pub fn x(){}
+//! tokentrace-core: the span model, queue, worker and exporters shared by
+//! every tokentrace binding.
+
+pub mod model;

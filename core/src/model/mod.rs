@@ -1,0 +1,13 @@
+//! The span model shared by every binding.
+
+mod ids;
+mod llm_call;
+mod span;
+mod value;
+
+pub use ids::{SpanId, TraceId};
+pub use llm_call::{
+    LlmCall, LlmError, Message, Operation, Part, RequestParams, ToolDefinition, Usage,
+};
+pub use span::{Event, SpanKind, SpanRecord, Status, StatusCode, now_unix_nanos};
+pub use value::{KeyValue, Str, Value, str_from_bytes_lossy};

@@ -1,0 +1,92 @@
+//! Attribute values. Strings are `Arc<str>` so a binding can hand over prompt
+//! text once and the worker can share it without copying (copying prompt text
+//! is the largest cost on the application thread; see DESIGN.md).
+
+use std::sync::Arc;
+
+/// Shared immutable string used for every payload in a record.
+pub type Str = Arc<str>;
+
+/// Builds a [`Str`] from bytes that crossed an FFI boundary: invalid UTF-8 is
+/// replaced (U+FFFD), never rejected, so tracing cannot fail on odd input.
+pub fn str_from_bytes_lossy(bytes: &[u8]) -> Str {
+    Arc::from(String::from_utf8_lossy(bytes).as_ref())
+}
+
+/// An attribute value, as in OpenTelemetry (no maps: nested data travels as
+/// JSON text, see `Value::Json`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(Str),
+    Bool(bool),
+    Int(i64),
+    /// May be NaN or infinite; exporters encode those without failing.
+    Float(f64),
+    StrArray(Vec<Str>),
+    IntArray(Vec<i64>),
+    FloatArray(Vec<f64>),
+    BoolArray(Vec<bool>),
+    /// JSON text for structured values (exported as a string attribute).
+    Json(Str),
+}
+
+impl Value {
+    /// Approximate heap bytes, used to bound the queue by bytes.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Value::Str(s) | Value::Json(s) => s.len(),
+            Value::StrArray(v) => v.iter().map(|s| s.len() + 16).sum(),
+            Value::IntArray(v) => v.len() * 8,
+            Value::FloatArray(v) => v.len() * 8,
+            Value::BoolArray(v) => v.len(),
+            _ => 0,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(Arc::from(s))
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(Arc::from(s))
+    }
+}
+impl From<Str> for Value {
+    fn from(s: Str) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+
+/// One attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyValue {
+    pub key: Str,
+    pub value: Value,
+}
+
+impl KeyValue {
+    pub fn new(key: impl Into<Str>, value: impl Into<Value>) -> Self {
+        KeyValue {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
