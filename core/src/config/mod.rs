@@ -1,0 +1,704 @@
+//! Configuration: built from code with `with_*` setters, then completed from the
+//! environment, then defaults. Precedence per setting: code, `TOKENTRACE_*`,
+//! signal-specific `OTEL_*_TRACES_*`, generic `OTEL_*`, default.
+//!
+//! Invalid values given in code make `build()` fail with a [`ConfigError`]
+//! naming the field and what is accepted; invalid values in the environment
+//! produce one warning each and the default.
+
+pub mod env;
+mod parse;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::sample::Sampler;
+use env::*;
+pub use parse::{parse_endpoint, parse_headers, parse_resource_attributes};
+
+/// OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Grpc,
+    HttpProtobuf,
+    HttpJson,
+}
+
+impl Protocol {
+    pub const ACCEPTED: &'static str = "grpc, http/protobuf, http/json";
+
+    pub fn parse(s: &str) -> Result<Protocol, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "grpc" => Ok(Protocol::Grpc),
+            "http/protobuf" | "http" => Ok(Protocol::HttpProtobuf),
+            "http/json" => Ok(Protocol::HttpJson),
+            _ => Err(format!("expected one of {}", Protocol::ACCEPTED)),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+}
+
+impl Compression {
+    pub fn parse(s: &str) -> Result<Compression, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gzip" => Ok(Compression::Gzip),
+            "none" => Ok(Compression::None),
+            _ => Err("expected gzip or none".into()),
+        }
+    }
+}
+
+/// Where spans go. Several may be active at once (e.g. local store and OTLP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExporterKind {
+    Otlp,
+    /// The local store (OTLP-JSON lines under `TOKENTRACE_DIR`).
+    File,
+    Console,
+    Memory,
+}
+
+impl ExporterKind {
+    pub const ACCEPTED: &'static str = "otlp, file, console, memory, none (comma-separated)";
+
+    /// Parses a comma-separated list; `none` alone means no exporter.
+    pub fn parse_list(s: &str) -> Result<Vec<ExporterKind>, String> {
+        let mut out = Vec::new();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let k = match item.to_ascii_lowercase().as_str() {
+                "otlp" => ExporterKind::Otlp,
+                "file" | "local" | "store" => ExporterKind::File,
+                "console" => ExporterKind::Console,
+                "memory" => ExporterKind::Memory,
+                "none" => continue,
+                _ => return Err(format!("unknown exporter {item:?}; expected {}", Self::ACCEPTED)),
+            };
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Resolved OTLP settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpConfig {
+    /// For HTTP: the full traces URL (`.../v1/traces`). For gRPC: the base URL.
+    pub endpoint: String,
+    pub protocol: Protocol,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub compression: Compression,
+}
+
+/// Batching and queue bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchConfig {
+    pub schedule_delay: Duration,
+    pub max_queue_size: usize,
+    pub max_queue_bytes: usize,
+    pub max_export_batch_size: usize,
+    pub max_batch_bytes: usize,
+    pub export_timeout: Duration,
+    /// How long one batch is retried (with backoff) before it is given up.
+    pub retry_max_elapsed: Duration,
+}
+
+/// Attribute limits (`OTEL_ATTRIBUTE_*_LIMIT`); what they drop is counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub attribute_count: usize,
+    pub attribute_value_length: usize,
+    pub event_count: usize,
+}
+
+/// The local store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    pub dir: PathBuf,
+    pub max_file_bytes: u64,
+    pub max_total_bytes: u64,
+}
+
+/// Resource attributes (who is sending).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceConfig {
+    pub service_name: String,
+    pub service_version: Option<String>,
+    pub environment: Option<String>,
+    /// Everything else from `OTEL_RESOURCE_ATTRIBUTES` and code.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// A complete, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `OTEL_SDK_DISABLED=true`: nothing is recorded or exported.
+    pub disabled: bool,
+    pub resource: ResourceConfig,
+    pub exporters: Vec<ExporterKind>,
+    pub otlp: Option<OtlpConfig>,
+    pub store: StoreConfig,
+    pub batch: BatchConfig,
+    pub limits: Limits,
+    pub sampler: Sampler,
+    /// Capture prompt and completion text (on by default, with redaction).
+    pub capture_content: bool,
+    /// Warnings about ignored environment values, for bindings to surface.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Everything from the process environment and defaults.
+    pub fn from_env() -> Config {
+        // Nothing is set in code, so nothing can fail; should it ever, the
+        // defaults are still a working configuration.
+        ConfigBuilder::default()
+            .build()
+            .unwrap_or_else(|_| default_config())
+    }
+}
+
+/// Builds a [`Config`]. Every setter names the environment variable it overrides.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigBuilder {
+    env: Option<EnvSnapshot>,
+    disabled: Option<bool>,
+    service_name: Option<String>,
+    service_version: Option<String>,
+    environment: Option<String>,
+    resource_attributes: Vec<(String, String)>,
+    exporters: Option<Vec<ExporterKind>>,
+    exporters_str: Option<String>,
+    endpoint: Option<String>,
+    traces_endpoint: Option<String>,
+    protocol: Option<String>,
+    headers: Option<Vec<(String, String)>>,
+    headers_str: Option<String>,
+    timeout: Option<Duration>,
+    compression: Option<String>,
+    dir: Option<PathBuf>,
+    store_max_file_bytes: Option<u64>,
+    store_max_total_bytes: Option<u64>,
+    schedule_delay: Option<Duration>,
+    max_queue_size: Option<usize>,
+    max_queue_bytes: Option<usize>,
+    max_export_batch_size: Option<usize>,
+    max_batch_bytes: Option<usize>,
+    export_timeout: Option<Duration>,
+    retry_max_elapsed: Option<Duration>,
+    attribute_count_limit: Option<usize>,
+    attribute_value_length_limit: Option<usize>,
+    event_count_limit: Option<usize>,
+    sampler: Option<(String, Option<String>)>,
+    sampler_value: Option<Sampler>,
+    capture_content: Option<bool>,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident, $field:ident, $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, v: impl Into<$ty>) -> Self {
+            self.$field = Some(v.into());
+            self
+        }
+    };
+}
+
+impl ConfigBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads this snapshot instead of the process environment (tests).
+    pub fn with_env(mut self, env: EnvSnapshot) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    setter!(/// `OTEL_SDK_DISABLED`
+        with_disabled, disabled, bool);
+    setter!(/// `OTEL_SERVICE_NAME`
+        with_service_name, service_name, String);
+    setter!(/// `service.version`
+        with_service_version, service_version, String);
+    setter!(/// `deployment.environment.name` (also from `OTEL_RESOURCE_ATTRIBUTES`)
+        with_environment, environment, String);
+    setter!(/// Base OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`); HTTP appends `/v1/traces`.
+        with_endpoint, endpoint, String);
+    setter!(/// Full traces URL used as is (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
+        with_traces_endpoint, traces_endpoint, String);
+    setter!(/// `grpc`, `http/protobuf` or `http/json` (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+        with_protocol, protocol, String);
+    setter!(/// Headers as `k=v,k2=v2` (`OTEL_EXPORTER_OTLP_HEADERS`).
+        with_headers_str, headers_str, String);
+    setter!(/// Per-export timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+        with_timeout, timeout, Duration);
+    setter!(/// `gzip` or `none` (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+        with_compression, compression, String);
+    setter!(/// Local store directory (`TOKENTRACE_DIR`).
+        with_dir, dir, PathBuf);
+    setter!(/// `TOKENTRACE_STORE_MAX_FILE_BYTES`
+        with_store_max_file_bytes, store_max_file_bytes, u64);
+    setter!(/// `TOKENTRACE_STORE_MAX_TOTAL_BYTES`
+        with_store_max_total_bytes, store_max_total_bytes, u64);
+    setter!(/// `OTEL_BSP_SCHEDULE_DELAY`
+        with_schedule_delay, schedule_delay, Duration);
+    setter!(/// `OTEL_BSP_MAX_QUEUE_SIZE`
+        with_max_queue_size, max_queue_size, usize);
+    setter!(/// `TOKENTRACE_MAX_QUEUE_BYTES`
+        with_max_queue_bytes, max_queue_bytes, usize);
+    setter!(/// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`
+        with_max_export_batch_size, max_export_batch_size, usize);
+    setter!(/// `TOKENTRACE_MAX_BATCH_BYTES`
+        with_max_batch_bytes, max_batch_bytes, usize);
+    setter!(/// `OTEL_BSP_EXPORT_TIMEOUT`
+        with_export_timeout, export_timeout, Duration);
+    setter!(/// `TOKENTRACE_RETRY_MAX_ELAPSED` (milliseconds in the environment)
+        with_retry_max_elapsed, retry_max_elapsed, Duration);
+    setter!(/// `OTEL_ATTRIBUTE_COUNT_LIMIT`
+        with_attribute_count_limit, attribute_count_limit, usize);
+    setter!(/// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`
+        with_attribute_value_length_limit, attribute_value_length_limit, usize);
+    setter!(/// `OTEL_SPAN_EVENT_COUNT_LIMIT`
+        with_event_count_limit, event_count_limit, usize);
+    setter!(/// `TOKENTRACE_CAPTURE_CONTENT` / `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`
+        with_capture_content, capture_content, bool);
+
+    /// Headers as pairs.
+    pub fn with_headers<K: Into<String>, V: Into<String>>(
+        mut self,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.headers = Some(headers.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self
+    }
+
+    /// Exporters to use (`TOKENTRACE_EXPORTER`); an empty list exports nothing.
+    pub fn with_exporters(mut self, kinds: impl IntoIterator<Item = ExporterKind>) -> Self {
+        self.exporters = Some(kinds.into_iter().collect());
+        self
+    }
+
+    /// Exporters as text, e.g. `"file,otlp"`, validated at `build()`.
+    pub fn with_exporters_str(mut self, s: impl Into<String>) -> Self {
+        self.exporters_str = Some(s.into());
+        self
+    }
+
+    /// Adds a resource attribute.
+    pub fn with_resource_attribute(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.resource_attributes.push((k.into(), v.into()));
+        self
+    }
+
+    /// Sampler by name and argument (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`).
+    pub fn with_sampler_str(mut self, name: impl Into<String>, arg: Option<String>) -> Self {
+        self.sampler = Some((name.into(), arg));
+        self
+    }
+
+    pub fn with_sampler(mut self, s: Sampler) -> Self {
+        self.sampler_value = Some(s);
+        self
+    }
+
+    /// Validates code values, fills the rest from the environment and defaults.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let env = self.env.clone().unwrap_or_else(EnvSnapshot::from_process);
+        let mut warnings = Vec::new();
+        let mut cfg = resolve(&self, &env, &mut warnings)?;
+        cfg.warnings = warnings;
+        Ok(cfg)
+    }
+}
+
+/// The all-defaults configuration, built without parsing anything.
+fn default_config() -> Config {
+    Config {
+        disabled: false,
+        resource: ResourceConfig {
+            service_name: SERVICE_NAME_DEFAULT.into(),
+            service_version: None,
+            environment: None,
+            attributes: Vec::new(),
+        },
+        exporters: vec![ExporterKind::File],
+        otlp: None,
+        store: StoreConfig {
+            dir: PathBuf::from(DIR_DEFAULT),
+            max_file_bytes: STORE_MAX_FILE_BYTES_DEFAULT,
+            max_total_bytes: STORE_MAX_TOTAL_BYTES_DEFAULT,
+        },
+        batch: BatchConfig {
+            schedule_delay: BSP_SCHEDULE_DELAY_DEFAULT,
+            max_queue_size: BSP_MAX_QUEUE_SIZE_DEFAULT,
+            max_queue_bytes: MAX_QUEUE_BYTES_DEFAULT,
+            max_export_batch_size: BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT,
+            max_batch_bytes: MAX_BATCH_BYTES_DEFAULT,
+            export_timeout: BSP_EXPORT_TIMEOUT_DEFAULT,
+            retry_max_elapsed: RETRY_MAX_ELAPSED_DEFAULT,
+        },
+        limits: Limits {
+            attribute_count: ATTRIBUTE_COUNT_LIMIT_DEFAULT,
+            attribute_value_length: ATTRIBUTE_VALUE_LENGTH_LIMIT_DEFAULT,
+            event_count: EVENT_COUNT_LIMIT_DEFAULT,
+        },
+        sampler: Sampler::default(),
+        capture_content: true,
+        warnings: Vec::new(),
+    }
+}
+
+fn positive(field: &'static str, v: usize) -> Result<usize, ConfigError> {
+    if v == 0 {
+        Err(ConfigError::new(field, "0", "expected a positive integer"))
+    } else {
+        Ok(v)
+    }
+}
+
+fn positive_duration(field: &'static str, d: Duration) -> Result<Duration, ConfigError> {
+    if d.is_zero() {
+        Err(ConfigError::new(field, "0s", "expected a positive duration"))
+    } else {
+        Ok(d)
+    }
+}
+
+/// Resolves one setting: code value (validated, errors propagate), else env
+/// (invalid → warning, default), else default.
+fn pick<T>(
+    code: Option<Result<T, ConfigError>>,
+    env_value: Option<(&str, &str)>,
+    warnings: &mut Vec<String>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+    default: impl FnOnce() -> T,
+) -> Result<T, ConfigError> {
+    if let Some(c) = code {
+        return c;
+    }
+    if let Some((key, v)) = env_value
+        && let Some(parsed) = parse_or_warn(key, v, warnings, parse)
+    {
+        return Ok(parsed);
+    }
+    Ok(default())
+}
+
+fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<Config, ConfigError> {
+    let e1 = |k: &'static str| env.get(k).map(|v| (k, v));
+
+    let disabled = pick(b.disabled.map(Ok), e1(OTEL_SDK_DISABLED), w, parse_bool, || false)?;
+
+    // Resource: OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME over it, then code.
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    if let Some((k, v)) = e1(OTEL_RESOURCE_ATTRIBUTES)
+        && let Some(parsed) = parse_or_warn(k, v, w, |v| parse_resource_attributes(v))
+    {
+        attrs = parsed;
+    }
+    let take = |attrs: &mut Vec<(String, String)>, key: &str| -> Option<String> {
+        let pos = attrs.iter().position(|(k, _)| k == key)?;
+        Some(attrs.remove(pos).1)
+    };
+    let env_service = take(&mut attrs, "service.name");
+    let env_version = take(&mut attrs, "service.version");
+    let env_environment = take(&mut attrs, "deployment.environment.name")
+        .or_else(|| take(&mut attrs, "deployment.environment"));
+    for (k, v) in b.resource_attributes.iter() {
+        if k.is_empty() {
+            return Err(ConfigError::new("resource_attributes", v.clone(), "attribute keys must not be empty"));
+        }
+        attrs.retain(|(ek, _)| ek != k);
+        attrs.push((k.clone(), v.clone()));
+    }
+    if let Some(s) = &b.service_name
+        && s.trim().is_empty()
+    {
+        return Err(ConfigError::new("service_name", s.clone(), "must not be empty"));
+    }
+    let service_name = b
+        .service_name
+        .clone()
+        .or_else(|| env.get(OTEL_SERVICE_NAME).map(str::to_string))
+        .or(env_service)
+        .unwrap_or_else(|| SERVICE_NAME_DEFAULT.to_string());
+    let resource = ResourceConfig {
+        service_name,
+        service_version: b.service_version.clone().or(env_version),
+        environment: b.environment.clone().or(env_environment),
+        attributes: attrs,
+    };
+
+    // OTLP.
+    let protocol = pick(
+        b.protocol.as_deref().map(|p| Protocol::parse(p).map_err(|r| ConfigError::new("protocol", p, r))),
+        env.get_either(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL),
+        w,
+        Protocol::parse,
+        || Protocol::HttpProtobuf,
+    )?;
+    let endpoint_code = match (&b.traces_endpoint, &b.endpoint) {
+        (Some(t), _) => Some(parse_endpoint(t, protocol, false).map_err(|r| ConfigError::new("traces_endpoint", t.clone(), r))?),
+        (None, Some(e)) => Some(parse_endpoint(e, protocol, true).map_err(|r| ConfigError::new("endpoint", e.clone(), r))?),
+        _ => None,
+    };
+    let endpoint_env = if endpoint_code.is_some() {
+        None
+    } else if let Some((k, v)) = e1(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+        parse_or_warn(k, v, w, |v| parse_endpoint(v, protocol, false))
+    } else if let Some((k, v)) = e1(OTEL_EXPORTER_OTLP_ENDPOINT) {
+        parse_or_warn(k, v, w, |v| parse_endpoint(v, protocol, true))
+    } else {
+        None
+    };
+    let endpoint_configured = endpoint_code.clone().or(endpoint_env);
+
+    let headers = if let Some(h) = &b.headers {
+        for (k, v) in h {
+            parse::validate_header(k, v).map_err(|r| ConfigError::new("headers", format!("{k}={v}"), r))?;
+        }
+        h.clone()
+    } else {
+        pick(
+            b.headers_str.as_deref().map(|s| parse_headers(s).map_err(|r| ConfigError::new("headers", s, r))),
+            env.get_either(OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_HEADERS),
+            w,
+            parse_headers,
+            Vec::new,
+        )?
+    };
+    let timeout = pick(
+        b.timeout.map(|d| positive_duration("timeout", d)),
+        env.get_either(OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT),
+        w,
+        parse_millis,
+        || OTLP_TIMEOUT_DEFAULT,
+    )?;
+    let compression = pick(
+        b.compression.as_deref().map(|c| Compression::parse(c).map_err(|r| ConfigError::new("compression", c, r))),
+        env.get_either(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_COMPRESSION),
+        w,
+        Compression::parse,
+        Compression::default,
+    )?;
+
+    // Exporters: explicit list, else OTLP when an endpoint is configured, else
+    // the local store (the embedded default: works with no backend at all).
+    let exporters = pick(
+        b.exporters.clone().map(Ok).or_else(|| {
+            b.exporters_str
+                .as_deref()
+                .map(|s| ExporterKind::parse_list(s).map_err(|r| ConfigError::new("exporter", s, r)))
+        }),
+        e1(TOKENTRACE_EXPORTER),
+        w,
+        ExporterKind::parse_list,
+        || {
+            if endpoint_configured.is_some() {
+                vec![ExporterKind::Otlp]
+            } else {
+                vec![ExporterKind::File]
+            }
+        },
+    )?;
+    let otlp = exporters.contains(&ExporterKind::Otlp).then(|| OtlpConfig {
+        endpoint: endpoint_configured.clone().unwrap_or_else(|| {
+            let base = if protocol == Protocol::Grpc { OTLP_GRPC_ENDPOINT_DEFAULT } else { OTLP_HTTP_ENDPOINT_DEFAULT };
+            parse_endpoint(base, protocol, true).unwrap_or_else(|_| base.to_string())
+        }),
+        protocol,
+        headers,
+        timeout,
+        compression,
+    });
+
+    let store = StoreConfig {
+        dir: b
+            .dir
+            .clone()
+            .or_else(|| env.get(TOKENTRACE_DIR).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DIR_DEFAULT)),
+        max_file_bytes: pick(
+            b.store_max_file_bytes.map(|v| positive("store_max_file_bytes", v as usize).map(|v| v as u64)),
+            e1(TOKENTRACE_STORE_MAX_FILE_BYTES),
+            w,
+            |v| parse_positive_usize(v).map(|v| v as u64),
+            || STORE_MAX_FILE_BYTES_DEFAULT,
+        )?,
+        max_total_bytes: pick(
+            b.store_max_total_bytes.map(|v| positive("store_max_total_bytes", v as usize).map(|v| v as u64)),
+            e1(TOKENTRACE_STORE_MAX_TOTAL_BYTES),
+            w,
+            |v| parse_positive_usize(v).map(|v| v as u64),
+            || STORE_MAX_TOTAL_BYTES_DEFAULT,
+        )?,
+    };
+
+    let max_queue_size = pick(
+        b.max_queue_size.map(|v| positive("max_queue_size", v)),
+        e1(OTEL_BSP_MAX_QUEUE_SIZE),
+        w,
+        parse_positive_usize,
+        || BSP_MAX_QUEUE_SIZE_DEFAULT,
+    )?;
+    let mut max_export_batch_size = pick(
+        b.max_export_batch_size.map(|v| positive("max_export_batch_size", v)),
+        e1(OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
+        w,
+        parse_positive_usize,
+        || BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT,
+    )?;
+    if max_export_batch_size > max_queue_size {
+        if b.max_export_batch_size.is_some() && b.max_queue_size.is_some() {
+            return Err(ConfigError::new(
+                "max_export_batch_size",
+                max_export_batch_size.to_string(),
+                format!("must not exceed max_queue_size ({max_queue_size})"),
+            ));
+        }
+        // The spec says the batch size must be <= the queue size; clamp.
+        max_export_batch_size = max_queue_size;
+    }
+    let max_queue_bytes = pick(
+        b.max_queue_bytes.map(|v| positive("max_queue_bytes", v)),
+        e1(TOKENTRACE_MAX_QUEUE_BYTES),
+        w,
+        parse_positive_usize,
+        || MAX_QUEUE_BYTES_DEFAULT,
+    )?;
+    let max_batch_bytes = pick(
+        b.max_batch_bytes.map(|v| positive("max_batch_bytes", v)),
+        e1(TOKENTRACE_MAX_BATCH_BYTES),
+        w,
+        parse_positive_usize,
+        || MAX_BATCH_BYTES_DEFAULT,
+    )?;
+    let batch = BatchConfig {
+        schedule_delay: pick(
+            b.schedule_delay.map(|d| positive_duration("schedule_delay", d)),
+            e1(OTEL_BSP_SCHEDULE_DELAY),
+            w,
+            parse_millis,
+            || BSP_SCHEDULE_DELAY_DEFAULT,
+        )?,
+        max_queue_size,
+        max_queue_bytes,
+        max_export_batch_size,
+        max_batch_bytes,
+        export_timeout: pick(
+            b.export_timeout.map(|d| positive_duration("export_timeout", d)),
+            e1(OTEL_BSP_EXPORT_TIMEOUT),
+            w,
+            parse_millis,
+            || BSP_EXPORT_TIMEOUT_DEFAULT,
+        )?,
+        retry_max_elapsed: pick(
+            b.retry_max_elapsed.map(Ok),
+            e1(TOKENTRACE_RETRY_MAX_ELAPSED),
+            w,
+            parse_millis,
+            || RETRY_MAX_ELAPSED_DEFAULT,
+        )?,
+    };
+
+    let limits = Limits {
+        attribute_count: pick(
+            b.attribute_count_limit.map(|v| positive("attribute_count_limit", v)),
+            env.get_either(OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_COUNT_LIMIT),
+            w,
+            parse_positive_usize,
+            || ATTRIBUTE_COUNT_LIMIT_DEFAULT,
+        )?,
+        attribute_value_length: pick(
+            b.attribute_value_length_limit.map(|v| positive("attribute_value_length_limit", v)),
+            env.get_either(OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT),
+            w,
+            parse_positive_usize,
+            || ATTRIBUTE_VALUE_LENGTH_LIMIT_DEFAULT,
+        )?,
+        event_count: pick(
+            b.event_count_limit.map(|v| positive("event_count_limit", v)),
+            e1(OTEL_SPAN_EVENT_COUNT_LIMIT),
+            w,
+            parse_positive_usize,
+            || EVENT_COUNT_LIMIT_DEFAULT,
+        )?,
+    };
+
+    let sampler = if let Some(s) = b.sampler_value {
+        if let Sampler::TraceIdRatio(r) = s {
+            Sampler::ratio(r)?;
+        }
+        s
+    } else if let Some((name, arg)) = &b.sampler {
+        Sampler::parse(name, arg.as_deref())?
+    } else if let Some((k, v)) = e1(OTEL_TRACES_SAMPLER) {
+        let arg = env.get(OTEL_TRACES_SAMPLER_ARG);
+        parse_or_warn(k, v, w, |v| Sampler::parse(v, arg).map_err(|e| e.to_string())).unwrap_or_default()
+    } else {
+        Sampler::default()
+    };
+
+    // Either variable set to false turns capture off (the how-to's step 4
+    // needs content on by default; redaction runs before export).
+    let mut capture_content = true;
+    if let Some(c) = b.capture_content {
+        capture_content = c;
+    } else {
+        for key in [TOKENTRACE_CAPTURE_CONTENT, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] {
+            if let Some((k, v)) = e1(key)
+                && let Some(on) = parse_or_warn(k, v, w, parse_capture)
+                && !on
+            {
+                capture_content = false;
+            }
+        }
+    }
+
+    Ok(Config {
+        disabled,
+        resource,
+        exporters,
+        otlp,
+        store,
+        batch,
+        limits,
+        sampler,
+        capture_content,
+        warnings: Vec::new(),
+    })
+}
+
+/// Booleans plus the enum form of the GenAI content variable.
+fn parse_capture(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "span_only" | "span_and_event" | "event_only" => Ok(true),
+        "false" | "no_content" => Ok(false),
+        _ => Err("expected true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

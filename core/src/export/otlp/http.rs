@@ -1,0 +1,144 @@
+//! OTLP/HTTP: protobuf (or JSON) POSTs with retries.
+
+use std::io::Write;
+use std::time::Duration;
+
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+
+use crate::config::{Compression, OtlpConfig, Protocol};
+use crate::export::retry::{Retry, classify_http, next_delay};
+use crate::export::{BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter};
+
+pub struct HttpExporter {
+    client: reqwest::Client,
+    url: String,
+    json: bool,
+    gzip: bool,
+}
+
+impl HttpExporter {
+    pub fn new(cfg: &OtlpConfig) -> Result<Self, String> {
+        super::ensure_crypto_provider();
+        let mut headers = HeaderMap::new();
+        for (k, v) in &cfg.headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
+            let value = HeaderValue::from_str(v).map_err(|e| format!("header {k:?}: {e}"))?;
+            headers.insert(name, value);
+        }
+        headers.insert(USER_AGENT, HeaderValue::from_static(super::USER_AGENT));
+        let json = cfg.protocol == Protocol::HttpJson;
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(if json { "application/json" } else { "application/x-protobuf" }),
+        );
+        let gzip = cfg.compression == Compression::Gzip;
+        if gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            // Proxies from the environment would surprise a loopback collector
+            // and leak telemetry to a proxy the user configured for other traffic.
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(HttpExporter {
+            client,
+            url: cfg.endpoint.clone(),
+            json,
+            gzip,
+        })
+    }
+
+    fn body(&self, batch: &ExportBatch) -> Result<Bytes, String> {
+        let raw = if self.json {
+            serde_json::to_vec(&batch.request).map_err(|e| format!("JSON encoding failed: {e}"))?
+        } else {
+            batch.request.encode_to_vec()
+        };
+        if !self.gzip {
+            return Ok(Bytes::from(raw));
+        }
+        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 4), flate2::Compression::fast());
+        enc.write_all(&raw).map_err(|e| e.to_string())?;
+        enc.finish().map(Bytes::from).map_err(|e| e.to_string())
+    }
+
+    async fn send(&self, batch: &ExportBatch, ctx: ExportContext) -> ExportResult {
+        let body = match self.body(batch) {
+            Ok(b) => b,
+            Err(e) => return ExportResult::failed(e, 0),
+        };
+        let mut attempt = 0u32;
+        loop {
+            let (retry, error) = match self.client.post(&self.url).body(body.clone()).send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    if (200..300).contains(&status) {
+                        let rejected = match resp.bytes().await {
+                            Ok(b) => rejected_spans(&b, self.json),
+                            Err(_) => 0,
+                        };
+                        return ExportResult {
+                            outcome: ExportOutcome::Success { rejected },
+                            retries: attempt,
+                        };
+                    }
+                    let retry_after = resp
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let text = resp.text().await.unwrap_or_default();
+                    let text: String = text.chars().take(200).collect();
+                    (
+                        classify_http(status, retry_after.as_deref()),
+                        format!("HTTP {status} from {}: {text}", self.url),
+                    )
+                }
+                // Connection refused / reset / timeout: retryable per spec.
+                Err(e) => (Retry::After(None), format!("sending to {} failed: {e}", self.url)),
+            };
+            match retry {
+                Retry::No => return ExportResult::failed(error, attempt),
+                Retry::After(server_delay) => match next_delay(server_delay, attempt, ctx.deadline) {
+                    Some(d) => {
+                        tokio::time::sleep(d).await;
+                        attempt += 1;
+                    }
+                    None => return ExportResult::failed(format!("{error} (gave up retrying)"), attempt),
+                },
+            }
+        }
+    }
+}
+
+/// Partial success: spans the receiver refused although it answered 2xx.
+fn rejected_spans(body: &[u8], json: bool) -> u64 {
+    if body.is_empty() {
+        return 0;
+    }
+    let resp = if json {
+        serde_json::from_slice::<ExportTraceServiceResponse>(body).ok()
+    } else {
+        ExportTraceServiceResponse::decode(body).ok()
+    };
+    resp.and_then(|r| r.partial_success)
+        .map_or(0, |p| p.rejected_spans.max(0) as u64)
+}
+
+impl SpanExporter for HttpExporter {
+    fn name(&self) -> &'static str {
+        if self.json { "otlp-http-json" } else { "otlp-http" }
+    }
+
+    fn export<'a>(&'a self, batch: &'a ExportBatch, ctx: ExportContext) -> BoxFuture<'a, ExportResult> {
+        Box::pin(self.send(batch, ctx))
+    }
+}

@@ -1,0 +1,98 @@
+//! The fork protocol (after libdatadog's): before fork the worker is paused at
+//! a safe point and its runtime dropped, so no tokio thread or lock exists in
+//! the child; the parent resumes afterwards; the child gets a fresh queue and
+//! worker and never exports what it inherited (the parent does).
+//!
+//! Bindings call `before_fork` / `after_fork_parent` / `after_fork_child` from
+//! their fork hooks (Python: `os.register_at_fork`). As a safety net for forks
+//! no hook announced, a `pthread_atfork` child handler bumps an epoch counter
+//! (an async-signal-safe store) and the next call into the tracer rebuilds the
+//! pipeline. Nothing here logs or blocks in the child.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use super::{Pipeline, Tracer, WorkerState};
+
+static FORK_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Incremented in every forked child.
+pub fn fork_epoch() -> u64 {
+    FORK_EPOCH.load(Relaxed)
+}
+
+extern "C" fn on_fork_child() {
+    FORK_EPOCH.fetch_add(1, SeqCst);
+}
+
+pub(crate) fn install_atfork_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: registers a handler that only performs an atomic add.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(on_fork_child));
+        }
+    });
+}
+
+/// How long `before_fork` waits for the worker to reach a safe point.
+const PAUSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Tracer {
+    /// Pauses the worker at a safe point: an export in flight is abandoned
+    /// and kept for resending after the fork. Returns whether it paused in time.
+    pub fn before_fork(&self) -> bool {
+        let p = self.pipeline().clone();
+        if p.state() != WorkerState::Running {
+            return true;
+        }
+        p.pause.store(true, SeqCst);
+        p.wake();
+        p.wait_until(Instant::now() + PAUSE_TIMEOUT, |_, st| st != WorkerState::Running)
+    }
+
+    /// Resumes the worker in the parent.
+    pub fn after_fork_parent(&self) {
+        let p = self.inner.pipeline.load_full();
+        p.pause.store(false, SeqCst);
+        if p.state() == WorkerState::Paused {
+            p.set_state(WorkerState::NotStarted);
+            if !p.shutdown.load(SeqCst) || !p.queue.is_empty() {
+                self.ensure_worker(&p);
+            }
+        }
+    }
+
+    /// Gives the child a fresh pipeline. Idempotent per fork.
+    pub fn after_fork_child(&self) {
+        if self.inner.epoch.load(Relaxed) == fork_epoch() {
+            // Announced fork whose pthread handler has not run (or a platform
+            // without it): advance the epoch so the rebuild happens once.
+            FORK_EPOCH.fetch_add(1, SeqCst);
+        }
+        self.reinit_after_fork();
+    }
+
+    pub(crate) fn reinit_after_fork(&self) {
+        // The child has one thread; try_lock only guards against two calls.
+        let Ok(_g) = self.inner.reinit.try_lock() else {
+            return;
+        };
+        let epoch = fork_epoch();
+        if self.inner.epoch.load(SeqCst) == epoch {
+            return;
+        }
+        let fresh = Arc::new(Pipeline::new(&self.inner.shared.config));
+        let old = self.inner.pipeline.swap(fresh);
+        // Inherited records belong to the parent, which exports them: count,
+        // never export. A shutdown in the parent is not inherited.
+        let inherited = old.queue.len() as u64 + old.in_flight.load(Relaxed);
+        self.inner.fork_inherited.fetch_add(inherited, Relaxed);
+        // Leak the old generation: its queue may hold a slot a parent thread
+        // was writing at fork time, and its runtime/threads don't exist here.
+        std::mem::forget(old);
+        self.inner.epoch.store(epoch, SeqCst);
+    }
+}

@@ -1,0 +1,98 @@
+//! Records → OTLP batches, on the worker: limits, mapping, and splitting by
+//! encoded size so no request exceeds the receiver's limit (a 512-span batch
+//! of 7 KB prompts is over the common 4 MiB gRPC limit and would be rejected
+//! whole).
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::stats::Counters;
+use crate::config::Config;
+use crate::export::ExportBatch;
+use crate::limits;
+use crate::model::SpanRecord;
+use crate::semconv::{self, MapOptions};
+
+/// Bytes of request framing around the spans (resource, scope, tags).
+const FRAMING_BYTES: usize = 4096;
+
+pub(crate) struct Processor {
+    resource: Resource,
+    scope: InstrumentationScope,
+    opts: MapOptions,
+    limits: crate::config::Limits,
+    max_batch_bytes: usize,
+}
+
+impl Processor {
+    pub fn new(config: &Config, sdk_language: &str) -> Self {
+        Processor {
+            resource: semconv::resource(&config.resource, sdk_language),
+            scope: semconv::scope(),
+            opts: MapOptions {
+                capture_content: config.capture_content,
+            },
+            limits: config.limits.clone(),
+            max_batch_bytes: config.batch.max_batch_bytes,
+        }
+    }
+
+    fn request(&self, spans: Vec<Span>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(self.resource.clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(self.scope.clone()),
+                    spans,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        }
+    }
+
+    /// Maps `records` into one or more batches under the byte budget.
+    pub fn process(&self, records: Vec<SpanRecord>, counters: &Counters) -> Vec<ExportBatch> {
+        let budget = self.max_batch_bytes.saturating_sub(FRAMING_BYTES).max(1);
+        let mut batches = Vec::new();
+        let mut spans: Vec<Span> = Vec::with_capacity(records.len());
+        let mut bytes = 0usize;
+        for mut r in records {
+            let applied = limits::apply(&mut r, &self.limits);
+            if applied.attributes_dropped > 0 {
+                counters.attributes_dropped.fetch_add(applied.attributes_dropped as u64, Relaxed);
+            }
+            if applied.values_truncated > 0 {
+                counters.attributes_truncated.fetch_add(applied.values_truncated as u64, Relaxed);
+            }
+            if applied.events_dropped > 0 {
+                counters.events_dropped.fetch_add(applied.events_dropped as u64, Relaxed);
+            }
+            let span = semconv::to_proto_span(&r, self.opts, applied.attributes_dropped, applied.events_dropped);
+            // Length-delimited field overhead is at most 6 bytes per span.
+            let len = span.encoded_len() + 6;
+            if !spans.is_empty() && bytes + len > budget {
+                let n = spans.len();
+                batches.push(ExportBatch {
+                    request: self.request(std::mem::take(&mut spans)),
+                    span_count: n,
+                });
+                bytes = 0;
+            }
+            bytes += len;
+            spans.push(span);
+        }
+        if !spans.is_empty() {
+            let n = spans.len();
+            batches.push(ExportBatch {
+                request: self.request(spans),
+                span_count: n,
+            });
+        }
+        batches
+    }
+}

@@ -1,0 +1,258 @@
+//! The export worker: one named thread owning a current-thread tokio runtime.
+//! It drains the queue in batches (by size, by delay, or on flush), maps them,
+//! and hands each batch to every exporter. A panic is caught, counted, and the
+//! worker restarts; a pause (before fork) drops the runtime entirely so no
+//! tokio thread or lock exists at fork time.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::time::Instant;
+
+use super::process::Processor;
+use super::stats::DropReason;
+use super::{Pipeline, Shared, WorkerState};
+use crate::export::{ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter};
+
+enum Exit {
+    Shutdown,
+    Paused,
+}
+
+/// Starts the worker thread for `pipeline`.
+pub(crate) fn spawn(shared: Arc<Shared>, pipeline: Arc<Pipeline>) -> std::io::Result<()> {
+    pipeline.set_state(WorkerState::Running);
+    let p2 = pipeline.clone();
+    let res = std::thread::Builder::new()
+        .name("tokentrace-export".into())
+        .spawn(move || thread_main(shared, p2));
+    if res.is_err() {
+        pipeline.set_state(WorkerState::NotStarted);
+    }
+    res.map(|_| ())
+}
+
+fn thread_main(shared: Arc<Shared>, p: Arc<Pipeline>) {
+    loop {
+        let r = catch_unwind(AssertUnwindSafe(|| run_once(&shared, &p)));
+        match r {
+            Ok(Exit::Shutdown) => {
+                p.set_state(WorkerState::Stopped);
+                return;
+            }
+            Ok(Exit::Paused) => {
+                p.set_state(WorkerState::Paused);
+                return;
+            }
+            Err(_) => {
+                p.counters.worker_panics.fetch_add(1, Relaxed);
+                let lost = p.in_flight.swap(0, SeqCst);
+                p.counters.drop_settled(DropReason::WorkerPanic, lost);
+                p.notify_done();
+                crate::diag::warn_once(
+                    "Worker.Panicked",
+                    "the export worker panicked; it was restarted and the batch in flight was dropped (counted in stats)",
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn run_once(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            crate::diag::warn_once("Worker.RuntimeFailed", &format!("cannot start the export runtime: {e}"));
+            std::thread::sleep(Duration::from_secs(1));
+            // Try again via the restart loop.
+            std::panic::resume_unwind(Box::new("runtime start failed"));
+        }
+    };
+    let exit = rt.block_on(run(shared, p));
+    // Nothing blocking was spawned; don't wait on anything while dropping.
+    rt.shutdown_timeout(Duration::ZERO);
+    exit
+}
+
+fn build_exporters(shared: &Shared, p: &Pipeline) -> Vec<Arc<dyn SpanExporter>> {
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    for f in &shared.exporter_factories {
+        match f.build() {
+            Ok(e) => {
+                names.push(e.name().to_string());
+                out.push(e);
+            }
+            Err(e) => {
+                crate::diag::warn_once(&format!("Exporter.BuildFailed:{e}"), &format!("exporter not started: {e}"));
+            }
+        }
+    }
+    p.init_exporter_stats(&names);
+    out
+}
+
+async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
+    let exporters = build_exporters(shared, p);
+    let processor = Processor::new(&shared.config, &shared.sdk_language);
+    let batch_size = shared.config.batch.max_export_batch_size;
+    let delay = shared.config.batch.schedule_delay;
+    let mut last_export = Instant::now();
+
+    // Batches interrupted by a pause (fork) go first, once.
+    let carried: Vec<ExportBatch> = p.carry.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+    for b in carried {
+        if let Some(exit) = export_batch(shared, p, &exporters, b).await {
+            return exit;
+        }
+    }
+
+    loop {
+        if p.pause.load(SeqCst) {
+            return Exit::Paused;
+        }
+        let shutting = p.shutdown.load(SeqCst);
+        if shutting && p.shutdown_deadline_passed() {
+            let n = drain_all_dropped(p);
+            p.counters.drop_settled(DropReason::Shutdown, n);
+            p.notify_done();
+            return Exit::Shutdown;
+        }
+        let qlen = p.queue.len();
+        let flush_wanted = p.flush_target.load(SeqCst) > p.counters.settled.load(SeqCst);
+        let due = qlen >= batch_size || flush_wanted || shutting || (qlen > 0 && last_export.elapsed() >= delay);
+        if due && qlen > 0 {
+            let mut records = Vec::with_capacity(qlen.min(batch_size));
+            while records.len() < batch_size {
+                match p.queue.pop() {
+                    Some((r, _)) => records.push(r),
+                    None => break,
+                }
+            }
+            p.in_flight.fetch_add(records.len() as u64, SeqCst);
+            if exporters.is_empty() {
+                let n = records.len() as u64;
+                p.in_flight.fetch_sub(n, SeqCst);
+                p.counters.drop_settled(DropReason::NoExporter, n);
+                p.notify_done();
+                continue;
+            }
+            for batch in processor.process(records, &p.counters) {
+                if let Some(exit) = export_batch(shared, p, &exporters, batch).await {
+                    return exit;
+                }
+            }
+            last_export = Instant::now();
+            continue;
+        }
+        if shutting {
+            p.notify_done();
+            return Exit::Shutdown;
+        }
+        if flush_wanted {
+            // Everything queued is out, but a racing producer may still be
+            // mid-push; settle what is settled and look again shortly.
+            p.notify_done();
+        }
+        p.wake_pending.store(false, SeqCst);
+        let wait = if qlen > 0 { delay.saturating_sub(last_export.elapsed()) } else { delay };
+        let wait = if flush_wanted { wait.min(Duration::from_millis(5)) } else { wait };
+        tokio::select! {
+            _ = p.notify.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn drain_all_dropped(p: &Pipeline) -> u64 {
+    let mut n = 0;
+    while p.queue.pop().is_some() {
+        n += 1;
+    }
+    n + p.in_flight.swap(0, SeqCst)
+}
+
+/// Resolves when the export must be abandoned: a pause (fork) or the shutdown
+/// deadline.
+async fn cancelled(p: &Pipeline) {
+    loop {
+        if p.pause.load(SeqCst) || (p.shutdown.load(SeqCst) && p.shutdown_deadline_passed()) {
+            return;
+        }
+        tokio::select! {
+            _ = p.control.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+        }
+    }
+}
+
+/// Exports one batch to every exporter. Returns an exit when the worker must stop.
+async fn export_batch(
+    shared: &Shared,
+    p: &Pipeline,
+    exporters: &[Arc<dyn SpanExporter>],
+    batch: ExportBatch,
+) -> Option<Exit> {
+    let n = batch.span_count as u64;
+    let mut deadline = Instant::now() + shared.config.batch.retry_max_elapsed;
+    if let Some(d) = p.shutdown_deadline() {
+        deadline = deadline.min(Instant::from_std(d));
+    }
+    let ctx = ExportContext { deadline };
+    let results: Option<Vec<ExportResult>> = {
+        let all = join_all(exporters.iter().map(|e| e.export(&batch, ctx)));
+        tokio::select! {
+            r = all => Some(r),
+            _ = cancelled(p) => None,
+        }
+    };
+    let Some(results) = results else {
+        if p.pause.load(SeqCst) {
+            // Kept for the worker that resumes after the fork; never exported
+            // by the child (its pipeline is fresh).
+            if let Ok(mut c) = p.carry.lock() {
+                c.push(batch);
+            }
+            return Some(Exit::Paused);
+        }
+        let lost = drain_all_dropped(p);
+        p.counters.drop_settled(DropReason::Shutdown, lost);
+        p.notify_done();
+        return Some(Exit::Shutdown);
+    };
+    let mut all_ok = true;
+    let mut rejected_max = 0u64;
+    for (i, r) in results.iter().enumerate() {
+        p.counters.retries.fetch_add(r.retries as u64, Relaxed);
+        match &r.outcome {
+            ExportOutcome::Success { rejected } => {
+                rejected_max = rejected_max.max((*rejected).min(n));
+                p.exporter_result(i, n.saturating_sub(*rejected), 0, r.retries, None);
+            }
+            ExportOutcome::Failed { error } => {
+                all_ok = false;
+                p.exporter_result(i, 0, n, r.retries, Some(error.clone()));
+                crate::diag::warn_once(
+                    &format!("Exporter.Failed:{}", exporters[i].name()),
+                    &format!("{} export failed: {error} (further failures are counted in stats)", exporters[i].name()),
+                );
+            }
+        }
+    }
+    if all_ok {
+        p.counters.exported.fetch_add(n - rejected_max, Relaxed);
+        if rejected_max > 0 {
+            p.counters.drop_n(DropReason::Rejected, rejected_max);
+        }
+    } else {
+        p.counters.export_failures.fetch_add(n, Relaxed);
+    }
+    p.in_flight.fetch_sub(n, SeqCst);
+    p.counters.settled.fetch_add(n, SeqCst);
+    p.notify_done();
+    None
+}

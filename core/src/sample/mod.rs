@@ -1,0 +1,5 @@
+//! Sampling decisions.
+
+pub mod head;
+
+pub use head::{ParentSampling, RootSampler, Sampler};
