@@ -130,7 +130,11 @@ mod tests {
         let applied = apply(&mut r, &limits());
         assert_eq!(r.attributes.len(), 3);
         assert_eq!(r.attributes[0], KeyValue::new("a", "2"));
-        assert_eq!(r.attributes[1].value, Value::Str("héll".into()), "cut on a char boundary");
+        assert_eq!(
+            r.attributes[1].value,
+            Value::Str("héll".into()),
+            "cut on a char boundary"
+        );
         assert_eq!(applied.attributes_dropped, 1);
         assert_eq!(applied.values_truncated, 1);
     }
@@ -138,7 +142,9 @@ mod tests {
     #[test]
     fn a_million_attributes_are_bounded() {
         let mut r = SpanRecord::new("s");
-        r.attributes = (0..1_000_000).map(|i| KeyValue::new(format!("k{i}"), i as i64)).collect();
+        r.attributes = (0..1_000_000)
+            .map(|i| KeyValue::new(format!("k{i}"), i as i64))
+            .collect();
         let applied = apply(&mut r, &limits());
         assert_eq!(r.attributes.len(), 3);
         assert_eq!(applied.attributes_dropped, 999_997);

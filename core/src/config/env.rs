@@ -106,7 +106,11 @@ impl EnvSnapshot {
     }
 
     /// The signal-specific variable if set, else the generic one.
-    pub fn get_either(&self, specific: &'static str, generic: &'static str) -> Option<(&'static str, &str)> {
+    pub fn get_either(
+        &self,
+        specific: &'static str,
+        generic: &'static str,
+    ) -> Option<(&'static str, &str)> {
         self.get(specific)
             .map(|v| (specific, v))
             .or_else(|| self.get(generic).map(|v| (generic, v)))
@@ -168,7 +172,10 @@ mod tests {
         ]);
         assert_eq!(env.get(OTEL_SERVICE_NAME), None);
         assert_eq!(
-            env.get_either(OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_HEADERS),
+            env.get_either(
+                OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+                OTEL_EXPORTER_OTLP_HEADERS
+            ),
             Some((OTEL_EXPORTER_OTLP_TRACES_HEADERS, "b=2"))
         );
     }

@@ -86,7 +86,12 @@ impl ExporterKind {
                 "console" => ExporterKind::Console,
                 "memory" => ExporterKind::Memory,
                 "none" => continue,
-                _ => return Err(format!("unknown exporter {item:?}; expected {}", Self::ACCEPTED)),
+                _ => {
+                    return Err(format!(
+                        "unknown exporter {item:?}; expected {}",
+                        Self::ACCEPTED
+                    ));
+                }
             };
             if !out.contains(&k) {
                 out.push(k);
@@ -290,7 +295,12 @@ impl ConfigBuilder {
         mut self,
         headers: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.headers = Some(headers.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self.headers = Some(
+            headers
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -380,7 +390,11 @@ fn positive(field: &'static str, v: usize) -> Result<usize, ConfigError> {
 
 fn positive_duration(field: &'static str, d: Duration) -> Result<Duration, ConfigError> {
     if d.is_zero() {
-        Err(ConfigError::new(field, "0s", "expected a positive duration"))
+        Err(ConfigError::new(
+            field,
+            "0s",
+            "expected a positive duration",
+        ))
     } else {
         Ok(d)
     }
@@ -406,10 +420,20 @@ fn pick<T>(
     Ok(default())
 }
 
-fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<Config, ConfigError> {
+fn resolve(
+    b: &ConfigBuilder,
+    env: &EnvSnapshot,
+    w: &mut Vec<String>,
+) -> Result<Config, ConfigError> {
     let e1 = |k: &'static str| env.get(k).map(|v| (k, v));
 
-    let disabled = pick(b.disabled.map(Ok), e1(OTEL_SDK_DISABLED), w, parse_bool, || false)?;
+    let disabled = pick(
+        b.disabled.map(Ok),
+        e1(OTEL_SDK_DISABLED),
+        w,
+        parse_bool,
+        || false,
+    )?;
 
     // Resource: OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME over it, then code.
     let mut attrs: Vec<(String, String)> = Vec::new();
@@ -428,7 +452,11 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
         .or_else(|| take(&mut attrs, "deployment.environment"));
     for (k, v) in b.resource_attributes.iter() {
         if k.is_empty() {
-            return Err(ConfigError::new("resource_attributes", v.clone(), "attribute keys must not be empty"));
+            return Err(ConfigError::new(
+                "resource_attributes",
+                v.clone(),
+                "attribute keys must not be empty",
+            ));
         }
         attrs.retain(|(ek, _)| ek != k);
         attrs.push((k.clone(), v.clone()));
@@ -436,7 +464,11 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
     if let Some(s) = &b.service_name
         && s.trim().is_empty()
     {
-        return Err(ConfigError::new("service_name", s.clone(), "must not be empty"));
+        return Err(ConfigError::new(
+            "service_name",
+            s.clone(),
+            "must not be empty",
+        ));
     }
     let service_name = b
         .service_name
@@ -453,15 +485,26 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
 
     // OTLP.
     let protocol = pick(
-        b.protocol.as_deref().map(|p| Protocol::parse(p).map_err(|r| ConfigError::new("protocol", p, r))),
-        env.get_either(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL),
+        b.protocol
+            .as_deref()
+            .map(|p| Protocol::parse(p).map_err(|r| ConfigError::new("protocol", p, r))),
+        env.get_either(
+            OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+            OTEL_EXPORTER_OTLP_PROTOCOL,
+        ),
         w,
         Protocol::parse,
         || Protocol::HttpProtobuf,
     )?;
     let endpoint_code = match (&b.traces_endpoint, &b.endpoint) {
-        (Some(t), _) => Some(parse_endpoint(t, protocol, false).map_err(|r| ConfigError::new("traces_endpoint", t.clone(), r))?),
-        (None, Some(e)) => Some(parse_endpoint(e, protocol, true).map_err(|r| ConfigError::new("endpoint", e.clone(), r))?),
+        (Some(t), _) => Some(
+            parse_endpoint(t, protocol, false)
+                .map_err(|r| ConfigError::new("traces_endpoint", t.clone(), r))?,
+        ),
+        (None, Some(e)) => Some(
+            parse_endpoint(e, protocol, true)
+                .map_err(|r| ConfigError::new("endpoint", e.clone(), r))?,
+        ),
         _ => None,
     };
     let endpoint_env = if endpoint_code.is_some() {
@@ -477,13 +520,19 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
 
     let headers = if let Some(h) = &b.headers {
         for (k, v) in h {
-            parse::validate_header(k, v).map_err(|r| ConfigError::new("headers", format!("{k}={v}"), r))?;
+            parse::validate_header(k, v)
+                .map_err(|r| ConfigError::new("headers", format!("{k}={v}"), r))?;
         }
         h.clone()
     } else {
         pick(
-            b.headers_str.as_deref().map(|s| parse_headers(s).map_err(|r| ConfigError::new("headers", s, r))),
-            env.get_either(OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_HEADERS),
+            b.headers_str
+                .as_deref()
+                .map(|s| parse_headers(s).map_err(|r| ConfigError::new("headers", s, r))),
+            env.get_either(
+                OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+                OTEL_EXPORTER_OTLP_HEADERS,
+            ),
             w,
             parse_headers,
             Vec::new,
@@ -491,14 +540,22 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
     };
     let timeout = pick(
         b.timeout.map(|d| positive_duration("timeout", d)),
-        env.get_either(OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT),
+        env.get_either(
+            OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+            OTEL_EXPORTER_OTLP_TIMEOUT,
+        ),
         w,
         parse_millis,
         || OTLP_TIMEOUT_DEFAULT,
     )?;
     let compression = pick(
-        b.compression.as_deref().map(|c| Compression::parse(c).map_err(|r| ConfigError::new("compression", c, r))),
-        env.get_either(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_COMPRESSION),
+        b.compression
+            .as_deref()
+            .map(|c| Compression::parse(c).map_err(|r| ConfigError::new("compression", c, r))),
+        env.get_either(
+            OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+            OTEL_EXPORTER_OTLP_COMPRESSION,
+        ),
         w,
         Compression::parse,
         Compression::default,
@@ -508,9 +565,9 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
     // the local store (the embedded default: works with no backend at all).
     let exporters = pick(
         b.exporters.clone().map(Ok).or_else(|| {
-            b.exporters_str
-                .as_deref()
-                .map(|s| ExporterKind::parse_list(s).map_err(|r| ConfigError::new("exporter", s, r)))
+            b.exporters_str.as_deref().map(|s| {
+                ExporterKind::parse_list(s).map_err(|r| ConfigError::new("exporter", s, r))
+            })
         }),
         e1(TOKENTRACE_EXPORTER),
         w,
@@ -525,7 +582,11 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
     )?;
     let otlp = exporters.contains(&ExporterKind::Otlp).then(|| OtlpConfig {
         endpoint: endpoint_configured.clone().unwrap_or_else(|| {
-            let base = if protocol == Protocol::Grpc { OTLP_GRPC_ENDPOINT_DEFAULT } else { OTLP_HTTP_ENDPOINT_DEFAULT };
+            let base = if protocol == Protocol::Grpc {
+                OTLP_GRPC_ENDPOINT_DEFAULT
+            } else {
+                OTLP_HTTP_ENDPOINT_DEFAULT
+            };
             parse_endpoint(base, protocol, true).unwrap_or_else(|_| base.to_string())
         }),
         protocol,
@@ -541,14 +602,16 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
             .or_else(|| env.get(TOKENTRACE_DIR).map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from(DIR_DEFAULT)),
         max_file_bytes: pick(
-            b.store_max_file_bytes.map(|v| positive("store_max_file_bytes", v as usize).map(|v| v as u64)),
+            b.store_max_file_bytes
+                .map(|v| positive("store_max_file_bytes", v as usize).map(|v| v as u64)),
             e1(TOKENTRACE_STORE_MAX_FILE_BYTES),
             w,
             |v| parse_positive_usize(v).map(|v| v as u64),
             || STORE_MAX_FILE_BYTES_DEFAULT,
         )?,
         max_total_bytes: pick(
-            b.store_max_total_bytes.map(|v| positive("store_max_total_bytes", v as usize).map(|v| v as u64)),
+            b.store_max_total_bytes
+                .map(|v| positive("store_max_total_bytes", v as usize).map(|v| v as u64)),
             e1(TOKENTRACE_STORE_MAX_TOTAL_BYTES),
             w,
             |v| parse_positive_usize(v).map(|v| v as u64),
@@ -564,7 +627,8 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
         || BSP_MAX_QUEUE_SIZE_DEFAULT,
     )?;
     let mut max_export_batch_size = pick(
-        b.max_export_batch_size.map(|v| positive("max_export_batch_size", v)),
+        b.max_export_batch_size
+            .map(|v| positive("max_export_batch_size", v)),
         e1(OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
         w,
         parse_positive_usize,
@@ -597,7 +661,8 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
     )?;
     let batch = BatchConfig {
         schedule_delay: pick(
-            b.schedule_delay.map(|d| positive_duration("schedule_delay", d)),
+            b.schedule_delay
+                .map(|d| positive_duration("schedule_delay", d)),
             e1(OTEL_BSP_SCHEDULE_DELAY),
             w,
             parse_millis,
@@ -608,7 +673,8 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
         max_export_batch_size,
         max_batch_bytes,
         export_timeout: pick(
-            b.export_timeout.map(|d| positive_duration("export_timeout", d)),
+            b.export_timeout
+                .map(|d| positive_duration("export_timeout", d)),
             e1(OTEL_BSP_EXPORT_TIMEOUT),
             w,
             parse_millis,
@@ -625,21 +691,27 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
 
     let limits = Limits {
         attribute_count: pick(
-            b.attribute_count_limit.map(|v| positive("attribute_count_limit", v)),
+            b.attribute_count_limit
+                .map(|v| positive("attribute_count_limit", v)),
             env.get_either(OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_COUNT_LIMIT),
             w,
             parse_positive_usize,
             || ATTRIBUTE_COUNT_LIMIT_DEFAULT,
         )?,
         attribute_value_length: pick(
-            b.attribute_value_length_limit.map(|v| positive("attribute_value_length_limit", v)),
-            env.get_either(OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT),
+            b.attribute_value_length_limit
+                .map(|v| positive("attribute_value_length_limit", v)),
+            env.get_either(
+                OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+                OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+            ),
             w,
             parse_positive_usize,
             || ATTRIBUTE_VALUE_LENGTH_LIMIT_DEFAULT,
         )?,
         event_count: pick(
-            b.event_count_limit.map(|v| positive("event_count_limit", v)),
+            b.event_count_limit
+                .map(|v| positive("event_count_limit", v)),
             e1(OTEL_SPAN_EVENT_COUNT_LIMIT),
             w,
             parse_positive_usize,
@@ -656,7 +728,10 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
         Sampler::parse(name, arg.as_deref())?
     } else if let Some((k, v)) = e1(OTEL_TRACES_SAMPLER) {
         let arg = env.get(OTEL_TRACES_SAMPLER_ARG);
-        parse_or_warn(k, v, w, |v| Sampler::parse(v, arg).map_err(|e| e.to_string())).unwrap_or_default()
+        parse_or_warn(k, v, w, |v| {
+            Sampler::parse(v, arg).map_err(|e| e.to_string())
+        })
+        .unwrap_or_default()
     } else {
         Sampler::default()
     };
@@ -667,7 +742,10 @@ fn resolve(b: &ConfigBuilder, env: &EnvSnapshot, w: &mut Vec<String>) -> Result<
     if let Some(c) = b.capture_content {
         capture_content = c;
     } else {
-        for key in [TOKENTRACE_CAPTURE_CONTENT, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] {
+        for key in [
+            TOKENTRACE_CAPTURE_CONTENT,
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+        ] {
             if let Some((k, v)) = e1(key)
                 && let Some(on) = parse_or_warn(k, v, w, parse_capture)
                 && !on
@@ -696,7 +774,9 @@ fn parse_capture(v: &str) -> Result<bool, String> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "span_only" | "span_and_event" | "event_only" => Ok(true),
         "false" | "no_content" => Ok(false),
-        _ => Err("expected true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT".into()),
+        _ => {
+            Err("expected true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT".into())
+        }
     }
 }
 

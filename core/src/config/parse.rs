@@ -43,10 +43,14 @@ pub(crate) fn validate_header(k: &str, v: &str) -> Result<(), String> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     {
-        return Err(format!("header name {k:?} has characters not allowed in HTTP"));
+        return Err(format!(
+            "header name {k:?} has characters not allowed in HTTP"
+        ));
     }
     if v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(format!("value of header {k:?} contains a line break or NUL"));
+        return Err(format!(
+            "value of header {k:?} contains a line break or NUL"
+        ));
     }
     Ok(())
 }

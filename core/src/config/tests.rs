@@ -22,12 +22,19 @@ fn defaults_use_local_store() {
 
 #[test]
 fn endpoint_in_env_selects_otlp_and_appends_path() {
-    let c = build(Config::builder(), &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
+    let c = build(
+        Config::builder(),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")],
+    )
+    .unwrap();
     assert_eq!(c.exporters, vec![ExporterKind::Otlp]);
     assert_eq!(c.otlp.unwrap().endpoint, "http://collector:4318/v1/traces");
     let c = build(
         Config::builder(),
-        &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/custom"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1")],
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/custom"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1"),
+        ],
     )
     .unwrap();
     assert_eq!(c.otlp.unwrap().endpoint, "http://c:4318/custom");
@@ -36,13 +43,21 @@ fn endpoint_in_env_selects_otlp_and_appends_path() {
 #[test]
 fn code_beats_env() {
     let c = build(
-        Config::builder().with_service_name("svc-code").with_max_queue_size(10usize),
-        &[("OTEL_SERVICE_NAME", "svc-env"), ("OTEL_BSP_MAX_QUEUE_SIZE", "99")],
+        Config::builder()
+            .with_service_name("svc-code")
+            .with_max_queue_size(10usize),
+        &[
+            ("OTEL_SERVICE_NAME", "svc-env"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "99"),
+        ],
     )
     .unwrap();
     assert_eq!(c.resource.service_name, "svc-code");
     assert_eq!(c.batch.max_queue_size, 10);
-    assert_eq!(c.batch.max_export_batch_size, 10, "batch clamped to queue size");
+    assert_eq!(
+        c.batch.max_export_batch_size, 10,
+        "batch clamped to queue size"
+    );
 }
 
 #[test]
@@ -50,30 +65,80 @@ fn resource_attributes_from_env() {
     let c = build(
         Config::builder(),
         &[
-            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=a,deployment.environment.name=prod,team=ml%20ops"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=a,deployment.environment.name=prod,team=ml%20ops",
+            ),
             ("OTEL_SERVICE_NAME", "b"),
         ],
     )
     .unwrap();
     assert_eq!(c.resource.service_name, "b", "OTEL_SERVICE_NAME wins");
     assert_eq!(c.resource.environment.as_deref(), Some("prod"));
-    assert_eq!(c.resource.attributes, vec![("team".to_string(), "ml ops".to_string())]);
+    assert_eq!(
+        c.resource.attributes,
+        vec![("team".to_string(), "ml ops".to_string())]
+    );
 }
 
 #[test]
 fn invalid_code_values_are_typed_errors_naming_the_field() {
     let cases: Vec<(ConfigBuilder, &str, &str)> = vec![
-        (Config::builder().with_endpoint("localhost:4318"), "endpoint", "http://"),
-        (Config::builder().with_endpoint("ftp://x"), "endpoint", "http://"),
-        (Config::builder().with_protocol("thrift"), "protocol", "http/protobuf"),
-        (Config::builder().with_headers_str("novalue"), "headers", "k1=v1"),
-        (Config::builder().with_headers([("bad key", "v")]), "headers", "not allowed"),
-        (Config::builder().with_max_queue_size(0usize), "max_queue_size", "positive"),
-        (Config::builder().with_sampler_str("sometimes", None), "sampler", "always_on"),
-        (Config::builder().with_sampler_str("traceidratio", Some("1.5".into())), "sampler_arg", "0.0 and 1.0"),
-        (Config::builder().with_exporters_str("otlp,kafka"), "exporter", "otlp, file"),
-        (Config::builder().with_compression("brotli"), "compression", "gzip"),
-        (Config::builder().with_timeout(Duration::ZERO), "timeout", "positive"),
+        (
+            Config::builder().with_endpoint("localhost:4318"),
+            "endpoint",
+            "http://",
+        ),
+        (
+            Config::builder().with_endpoint("ftp://x"),
+            "endpoint",
+            "http://",
+        ),
+        (
+            Config::builder().with_protocol("thrift"),
+            "protocol",
+            "http/protobuf",
+        ),
+        (
+            Config::builder().with_headers_str("novalue"),
+            "headers",
+            "k1=v1",
+        ),
+        (
+            Config::builder().with_headers([("bad key", "v")]),
+            "headers",
+            "not allowed",
+        ),
+        (
+            Config::builder().with_max_queue_size(0usize),
+            "max_queue_size",
+            "positive",
+        ),
+        (
+            Config::builder().with_sampler_str("sometimes", None),
+            "sampler",
+            "always_on",
+        ),
+        (
+            Config::builder().with_sampler_str("traceidratio", Some("1.5".into())),
+            "sampler_arg",
+            "0.0 and 1.0",
+        ),
+        (
+            Config::builder().with_exporters_str("otlp,kafka"),
+            "exporter",
+            "otlp, file",
+        ),
+        (
+            Config::builder().with_compression("brotli"),
+            "compression",
+            "gzip",
+        ),
+        (
+            Config::builder().with_timeout(Duration::ZERO),
+            "timeout",
+            "positive",
+        ),
     ];
     for (b, field, hint) in cases {
         let e = build(b, &[]).unwrap_err();
@@ -98,39 +163,74 @@ fn invalid_env_values_warn_once_and_default() {
     )
     .unwrap();
     assert_eq!(c.batch.max_queue_size, env::BSP_MAX_QUEUE_SIZE_DEFAULT);
-    assert_eq!(c.exporters, vec![ExporterKind::File], "bad exporter list and bad endpoint fall back to the store");
+    assert_eq!(
+        c.exporters,
+        vec![ExporterKind::File],
+        "bad exporter list and bad endpoint fall back to the store"
+    );
     assert_eq!(c.sampler, Sampler::default());
     assert!(!c.disabled);
     assert_eq!(c.warnings.len(), 7, "{:#?}", c.warnings);
-    assert!(c.warnings.iter().any(|w| w.contains("OTEL_BSP_MAX_QUEUE_SIZE")));
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("OTEL_BSP_MAX_QUEUE_SIZE"))
+    );
 }
 
 #[test]
 fn headers_are_percent_decoded() {
     let c = build(
         Config::builder().with_endpoint("http://c:4318"),
-        &[("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Basic%20abc,x-tenant=t1")],
+        &[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Authorization=Basic%20abc,x-tenant=t1",
+        )],
     )
     .unwrap();
     assert_eq!(
         c.otlp.unwrap().headers,
-        vec![("authorization".into(), "Basic abc".into()), ("x-tenant".into(), "t1".into())]
+        vec![
+            ("authorization".into(), "Basic abc".into()),
+            ("x-tenant".into(), "t1".into())
+        ]
     );
 }
 
 #[test]
 fn capture_content_switches() {
-    let off = build(Config::builder(), &[("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")]).unwrap();
+    let off = build(
+        Config::builder(),
+        &[(
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "false",
+        )],
+    )
+    .unwrap();
     assert!(!off.capture_content);
-    let off = build(Config::builder(), &[("TOKENTRACE_CAPTURE_CONTENT", "false")]).unwrap();
+    let off = build(
+        Config::builder(),
+        &[("TOKENTRACE_CAPTURE_CONTENT", "false")],
+    )
+    .unwrap();
     assert!(!off.capture_content);
-    let on = build(Config::builder().with_capture_content(true), &[("TOKENTRACE_CAPTURE_CONTENT", "false")]).unwrap();
+    let on = build(
+        Config::builder().with_capture_content(true),
+        &[("TOKENTRACE_CAPTURE_CONTENT", "false")],
+    )
+    .unwrap();
     assert!(on.capture_content);
 }
 
 #[test]
 fn grpc_endpoint_kept_as_base() {
-    let c = build(Config::builder().with_protocol("grpc").with_endpoint("http://c:4317"), &[]).unwrap();
+    let c = build(
+        Config::builder()
+            .with_protocol("grpc")
+            .with_endpoint("http://c:4317"),
+        &[],
+    )
+    .unwrap();
     let o = c.otlp.unwrap();
     assert_eq!(o.protocol, Protocol::Grpc);
     assert_eq!(o.endpoint, "http://c:4317");

@@ -34,17 +34,27 @@ pub fn format_span(s: &Span) -> String {
         Some(any_value::Value::IntValue(i)) => Some(*i),
         _ => None,
     };
-    if let (Some(i), Some(o)) = (int(GEN_AI_USAGE_INPUT_TOKENS), int(GEN_AI_USAGE_OUTPUT_TOKENS)) {
+    if let (Some(i), Some(o)) = (
+        int(GEN_AI_USAGE_INPUT_TOKENS),
+        int(GEN_AI_USAGE_OUTPUT_TOKENS),
+    ) {
         line.push_str(&format!("  tokens={i}/{o}"));
     }
     if let Some(any_value::Value::DoubleValue(c)) = attr(s, TOKENTRACE_COST_TOTAL_USD) {
         line.push_str(&format!("  cost=${c:.6}"));
     }
-    line.push_str(&format!("  trace={} span={}", hex(&s.trace_id), hex(&s.span_id)));
+    line.push_str(&format!(
+        "  trace={} span={}",
+        hex(&s.trace_id),
+        hex(&s.span_id)
+    ));
     if !s.parent_span_id.is_empty() {
         line.push_str(&format!(" parent={}", hex(&s.parent_span_id)));
     }
-    if s.status.as_ref().is_some_and(|st| st.code == status::StatusCode::Error as i32) {
+    if s.status
+        .as_ref()
+        .is_some_and(|st| st.code == status::StatusCode::Error as i32)
+    {
         let t = match attr(s, ERROR_TYPE) {
             Some(any_value::Value::StringValue(t)) => t.as_str(),
             _ => "error",
@@ -59,7 +69,11 @@ impl SpanExporter for ConsoleExporter {
         "console"
     }
 
-    fn export<'a>(&'a self, batch: &'a ExportBatch, _ctx: ExportContext) -> BoxFuture<'a, ExportResult> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a ExportBatch,
+        _ctx: ExportContext,
+    ) -> BoxFuture<'a, ExportResult> {
         Box::pin(async move {
             let mut out = String::new();
             for rs in &batch.request.resource_spans {

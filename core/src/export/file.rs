@@ -33,7 +33,11 @@ impl SpanExporter for FileExporter {
         "file"
     }
 
-    fn export<'a>(&'a self, batch: &'a ExportBatch, _ctx: ExportContext) -> BoxFuture<'a, ExportResult> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a ExportBatch,
+        _ctx: ExportContext,
+    ) -> BoxFuture<'a, ExportResult> {
         Box::pin(async move {
             let Ok(mut w) = self.writer.lock() else {
                 return ExportResult::failed("local store writer poisoned", 0);

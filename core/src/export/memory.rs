@@ -71,16 +71,25 @@ pub(crate) fn json_of(v: &AnyValue) -> Json {
         Some(any_value::Value::DoubleValue(f)) => serde_json::Number::from_f64(*f)
             .map(Json::Number)
             .unwrap_or_else(|| Json::String(f.to_string())),
-        Some(any_value::Value::ArrayValue(a)) => Json::Array(a.values.iter().map(json_of).collect()),
+        Some(any_value::Value::ArrayValue(a)) => {
+            Json::Array(a.values.iter().map(json_of).collect())
+        }
         Some(any_value::Value::KvlistValue(l)) => Json::Object(map_of(&l.values)),
-        Some(any_value::Value::BytesValue(b)) => Json::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+        Some(any_value::Value::BytesValue(b)) => {
+            Json::String(b.iter().map(|x| format!("{x:02x}")).collect())
+        }
         _ => Json::Null,
     }
 }
 
 pub(crate) fn map_of(kvs: &[KeyValue]) -> Map<String, Json> {
     kvs.iter()
-        .map(|kv| (kv.key.clone(), kv.value.as_ref().map(json_of).unwrap_or(Json::Null)))
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                kv.value.as_ref().map(json_of).unwrap_or(Json::Null),
+            )
+        })
         .collect()
 }
 
@@ -108,7 +117,11 @@ fn finished(s: &Span, resource: &Map<String, Json>) -> FinishedSpan {
             Some(2) => "error",
             _ => "unset",
         },
-        status_message: s.status.as_ref().map(|st| st.message.clone()).unwrap_or_default(),
+        status_message: s
+            .status
+            .as_ref()
+            .map(|st| st.message.clone())
+            .unwrap_or_default(),
         attributes: map_of(&s.attributes),
         events: s
             .events
@@ -128,7 +141,10 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn spans(&self) -> Vec<FinishedSpan> {
-        self.spans.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.spans
+            .lock()
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn clear(&self) {
@@ -142,7 +158,11 @@ impl MemoryStore {
             return;
         };
         for rs in &batch.request.resource_spans {
-            let resource = rs.resource.as_ref().map(|r| map_of(&r.attributes)).unwrap_or_default();
+            let resource = rs
+                .resource
+                .as_ref()
+                .map(|r| map_of(&r.attributes))
+                .unwrap_or_default();
             for ss in &rs.scope_spans {
                 for s in &ss.spans {
                     if store.len() >= MAX_SPANS {
@@ -164,7 +184,11 @@ impl SpanExporter for MemoryExporter {
         "memory"
     }
 
-    fn export<'a>(&'a self, batch: &'a ExportBatch, _ctx: ExportContext) -> BoxFuture<'a, ExportResult> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a ExportBatch,
+        _ctx: ExportContext,
+    ) -> BoxFuture<'a, ExportResult> {
         Box::pin(async move {
             self.store.push_batch(batch);
             ExportResult::ok()

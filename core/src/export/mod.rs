@@ -71,5 +71,9 @@ pub struct ExportContext {
 pub trait SpanExporter: Send + Sync {
     fn name(&self) -> &'static str;
 
-    fn export<'a>(&'a self, batch: &'a ExportBatch, ctx: ExportContext) -> BoxFuture<'a, ExportResult>;
+    fn export<'a>(
+        &'a self,
+        batch: &'a ExportBatch,
+        ctx: ExportContext,
+    ) -> BoxFuture<'a, ExportResult>;
 }

@@ -32,7 +32,11 @@ pub fn backoff(attempt: u32) -> Duration {
 
 /// The delay before the next attempt, or `None` when the deadline leaves no
 /// room for one.
-pub fn next_delay(retry_after: Option<Duration>, attempt: u32, deadline: Instant) -> Option<Duration> {
+pub fn next_delay(
+    retry_after: Option<Duration>,
+    attempt: u32,
+    deadline: Instant,
+) -> Option<Duration> {
     let d = retry_after.unwrap_or_else(|| backoff(attempt));
     let now = Instant::now();
     (now + d < deadline).then_some(d)
@@ -53,7 +57,10 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(v).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// gRPC status classification.
@@ -84,15 +91,23 @@ mod tests {
         );
         let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
         match classify_http(503, Some(&date)) {
-            Retry::After(Some(d)) => assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28)),
+            Retry::After(Some(d)) => {
+                assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28))
+            }
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn grpc_classes() {
-        assert_eq!(classify_grpc(tonic::Code::Unavailable, None), Retry::After(None));
-        assert_eq!(classify_grpc(tonic::Code::ResourceExhausted, None), Retry::No);
+        assert_eq!(
+            classify_grpc(tonic::Code::Unavailable, None),
+            Retry::After(None)
+        );
+        assert_eq!(
+            classify_grpc(tonic::Code::ResourceExhausted, None),
+            Retry::No
+        );
         assert_eq!(
             classify_grpc(tonic::Code::ResourceExhausted, Some(Duration::from_secs(1))),
             Retry::After(Some(Duration::from_secs(1)))

@@ -337,7 +337,11 @@ impl LlmCall {
                         + t.tool_type.len()
                 })
                 .sum::<usize>()
-            + self.finish_reasons.iter().map(|s| s.len() + 16).sum::<usize>()
+            + self
+                .finish_reasons
+                .iter()
+                .map(|s| s.len() + 16)
+                .sum::<usize>()
             + self
                 .params
                 .stop_sequences

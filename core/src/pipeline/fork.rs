@@ -10,8 +10,8 @@
 //! pipeline. Nothing here logs or blocks in the child.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
 use super::{Pipeline, Tracer, WorkerState};
@@ -50,7 +50,9 @@ impl Tracer {
         }
         p.pause.store(true, SeqCst);
         p.wake();
-        p.wait_until(Instant::now() + PAUSE_TIMEOUT, |_, st| st != WorkerState::Running)
+        p.wait_until(Instant::now() + PAUSE_TIMEOUT, |_, st| {
+            st != WorkerState::Running
+        })
     }
 
     /// Resumes the worker in the parent.

@@ -6,7 +6,7 @@ pub mod stats;
 mod worker;
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -136,7 +136,8 @@ impl Pipeline {
     }
 
     pub(crate) fn shutdown_deadline_passed(&self) -> bool {
-        self.shutdown_deadline().is_some_and(|d| Instant::now() >= d)
+        self.shutdown_deadline()
+            .is_some_and(|d| Instant::now() >= d)
     }
 
     pub(crate) fn init_exporter_stats(&self, names: &[String]) {
@@ -153,7 +154,14 @@ impl Pipeline {
         }
     }
 
-    pub(crate) fn exporter_result(&self, i: usize, ok: u64, failed: u64, retries: u32, err: Option<String>) {
+    pub(crate) fn exporter_result(
+        &self,
+        i: usize,
+        ok: u64,
+        failed: u64,
+        retries: u32,
+        err: Option<String>,
+    ) {
         if let Ok(mut s) = self.exporter_stats.lock()
             && let Some(e) = s.get_mut(i)
         {
@@ -167,7 +175,11 @@ impl Pipeline {
     }
 
     /// Waits until `pred` holds or `deadline` passes; returns whether it held.
-    fn wait_until(&self, deadline: Instant, mut pred: impl FnMut(&Pipeline, WorkerState) -> bool) -> bool {
+    fn wait_until(
+        &self,
+        deadline: Instant,
+        mut pred: impl FnMut(&Pipeline, WorkerState) -> bool,
+    ) -> bool {
         let Ok(mut guard) = self.wait_lock.lock() else {
             return false;
         };
@@ -252,13 +264,16 @@ impl Tracer {
                 }
                 ExporterKind::Console => {
                     factories.push(Arc::new(|| {
-                        Ok(Arc::new(crate::export::console::ConsoleExporter) as Arc<dyn SpanExporter>)
+                        Ok(Arc::new(crate::export::console::ConsoleExporter)
+                            as Arc<dyn SpanExporter>)
                     }));
                 }
                 ExporterKind::Memory => {
                     let store = memory.clone();
                     factories.push(Arc::new(move || {
-                        Ok(Arc::new(MemoryExporter { store: store.clone() }) as Arc<dyn SpanExporter>)
+                        Ok(Arc::new(MemoryExporter {
+                            store: store.clone(),
+                        }) as Arc<dyn SpanExporter>)
                     }));
                 }
             }
@@ -290,7 +305,13 @@ impl Tracer {
     /// (head sampling). Callers skip building the record when it says no.
     #[inline]
     pub fn should_sample(&self, trace_id: &TraceId, parent: ParentSampling) -> bool {
-        !self.inner.shared.config.disabled && self.inner.shared.config.sampler.should_sample(trace_id, parent)
+        !self.inner.shared.config.disabled
+            && self
+                .inner
+                .shared
+                .config
+                .sampler
+                .should_sample(trace_id, parent)
     }
 
     /// The current pipeline, rebuilt first if this process is a forked child.
@@ -304,7 +325,10 @@ impl Tracer {
     fn ensure_worker(&self, p: &Arc<Pipeline>) {
         if p.state() == WorkerState::NotStarted && !p.pause.load(SeqCst) {
             if let Err(e) = worker::spawn(self.inner.shared.clone(), p.clone()) {
-                crate::diag::warn_once("Worker.SpawnFailed", &format!("cannot start the export thread: {e}"));
+                crate::diag::warn_once(
+                    "Worker.SpawnFailed",
+                    &format!("cannot start the export thread: {e}"),
+                );
             }
         }
     }
@@ -418,7 +442,11 @@ impl Tracer {
         let mut s = p.counters.snapshot();
         s.queue_len = p.queue.len() as u64;
         s.queue_bytes = p.queue.bytes() as u64;
-        s.exporters = p.exporter_stats.lock().map(|e| e.clone()).unwrap_or_default();
+        s.exporters = p
+            .exporter_stats
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default();
         let inherited = self.inner.fork_inherited.load(Relaxed);
         if inherited > 0 {
             for (k, v) in s.dropped.iter_mut() {
@@ -457,7 +485,8 @@ impl Drop for Inner {
             if let Ok(mut d) = p.shutdown_at.lock() {
                 *d = Some(Instant::now() + self.shared.config.batch.export_timeout);
             }
-            p.flush_target.fetch_max(p.counters.enqueued.load(SeqCst), SeqCst);
+            p.flush_target
+                .fetch_max(p.counters.enqueued.load(SeqCst), SeqCst);
             p.wake();
         }
     }

@@ -64,15 +64,26 @@ impl Processor {
         for mut r in records {
             let applied = limits::apply(&mut r, &self.limits);
             if applied.attributes_dropped > 0 {
-                counters.attributes_dropped.fetch_add(applied.attributes_dropped as u64, Relaxed);
+                counters
+                    .attributes_dropped
+                    .fetch_add(applied.attributes_dropped as u64, Relaxed);
             }
             if applied.values_truncated > 0 {
-                counters.attributes_truncated.fetch_add(applied.values_truncated as u64, Relaxed);
+                counters
+                    .attributes_truncated
+                    .fetch_add(applied.values_truncated as u64, Relaxed);
             }
             if applied.events_dropped > 0 {
-                counters.events_dropped.fetch_add(applied.events_dropped as u64, Relaxed);
+                counters
+                    .events_dropped
+                    .fetch_add(applied.events_dropped as u64, Relaxed);
             }
-            let span = semconv::to_proto_span(&r, self.opts, applied.attributes_dropped, applied.events_dropped);
+            let span = semconv::to_proto_span(
+                &r,
+                self.opts,
+                applied.attributes_dropped,
+                applied.events_dropped,
+            );
             // Length-delimited field overhead is at most 6 bytes per span.
             let len = span.encoded_len() + 6;
             if !spans.is_empty() && bytes + len > budget {

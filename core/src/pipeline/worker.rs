@@ -63,10 +63,16 @@ fn thread_main(shared: Arc<Shared>, p: Arc<Pipeline>) {
 }
 
 fn run_once(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
-            crate::diag::warn_once("Worker.RuntimeFailed", &format!("cannot start the export runtime: {e}"));
+            crate::diag::warn_once(
+                "Worker.RuntimeFailed",
+                &format!("cannot start the export runtime: {e}"),
+            );
             std::thread::sleep(Duration::from_secs(1));
             // Try again via the restart loop.
             std::panic::resume_unwind(Box::new("runtime start failed"));
@@ -88,7 +94,10 @@ fn build_exporters(shared: &Shared, p: &Pipeline) -> Vec<Arc<dyn SpanExporter>> 
                 out.push(e);
             }
             Err(e) => {
-                crate::diag::warn_once(&format!("Exporter.BuildFailed:{e}"), &format!("exporter not started: {e}"));
+                crate::diag::warn_once(
+                    &format!("Exporter.BuildFailed:{e}"),
+                    &format!("exporter not started: {e}"),
+                );
             }
         }
     }
@@ -104,7 +113,11 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
     let mut last_export = Instant::now();
 
     // Batches interrupted by a pause (fork) go first, once.
-    let carried: Vec<ExportBatch> = p.carry.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+    let carried: Vec<ExportBatch> = p
+        .carry
+        .lock()
+        .map(|mut c| std::mem::take(&mut *c))
+        .unwrap_or_default();
     for b in carried {
         if let Some(exit) = export_batch(shared, p, &exporters, b).await {
             return exit;
@@ -124,7 +137,10 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
         }
         let qlen = p.queue.len();
         let flush_wanted = p.flush_target.load(SeqCst) > p.counters.settled.load(SeqCst);
-        let due = qlen >= batch_size || flush_wanted || shutting || (qlen > 0 && last_export.elapsed() >= delay);
+        let due = qlen >= batch_size
+            || flush_wanted
+            || shutting
+            || (qlen > 0 && last_export.elapsed() >= delay);
         if due && qlen > 0 {
             let mut records = Vec::with_capacity(qlen.min(batch_size));
             while records.len() < batch_size {
@@ -159,8 +175,16 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
             p.notify_done();
         }
         p.wake_pending.store(false, SeqCst);
-        let wait = if qlen > 0 { delay.saturating_sub(last_export.elapsed()) } else { delay };
-        let wait = if flush_wanted { wait.min(Duration::from_millis(5)) } else { wait };
+        let wait = if qlen > 0 {
+            delay.saturating_sub(last_export.elapsed())
+        } else {
+            delay
+        };
+        let wait = if flush_wanted {
+            wait.min(Duration::from_millis(5))
+        } else {
+            wait
+        };
         tokio::select! {
             _ = p.notify.notified() => {}
             _ = tokio::time::sleep(wait) => {}
@@ -238,7 +262,10 @@ async fn export_batch(
                 p.exporter_result(i, 0, n, r.retries, Some(error.clone()));
                 crate::diag::warn_once(
                     &format!("Exporter.Failed:{}", exporters[i].name()),
-                    &format!("{} export failed: {error} (further failures are counted in stats)", exporters[i].name()),
+                    &format!(
+                        "{} export failed: {error} (further failures are counted in stats)",
+                        exporters[i].name()
+                    ),
                 );
             }
         }

@@ -161,11 +161,17 @@ mod tests {
             Sampler::parse("parentbased_traceidratio", Some("0.5")).unwrap(),
             Sampler::ParentBased(RootSampler::TraceIdRatio(0.5))
         );
-        assert_eq!(Sampler::parse("traceidratio", None).unwrap(), Sampler::TraceIdRatio(1.0));
+        assert_eq!(
+            Sampler::parse("traceidratio", None).unwrap(),
+            Sampler::TraceIdRatio(1.0)
+        );
         let e = Sampler::parse("sometimes", None).unwrap_err();
         assert_eq!(e.field, "sampler");
         assert!(e.reason.contains("always_on"));
-        assert_eq!(Sampler::parse("traceidratio", Some("2")).unwrap_err().field, "sampler_arg");
+        assert_eq!(
+            Sampler::parse("traceidratio", Some("2")).unwrap_err().field,
+            "sampler_arg"
+        );
         assert!(Sampler::ratio(f64::NAN).is_err());
     }
 }

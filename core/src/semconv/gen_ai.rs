@@ -16,7 +16,10 @@ pub fn span_name(call: &LlmCall) -> String {
     let target = match call.operation {
         Operation::ExecuteTool => call.tool_name.as_deref(),
         Operation::InvokeAgent | Operation::CreateAgent => call.agent_name.as_deref(),
-        _ => call.request_model.as_deref().or(call.response_model.as_deref()),
+        _ => call
+            .request_model
+            .as_deref()
+            .or(call.response_model.as_deref()),
     };
     match target {
         Some(t) if !t.is_empty() => format!("{op} {t}"),
@@ -62,7 +65,10 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
         out.push(kv_f64(GEN_AI_REQUEST_PRESENCE_PENALTY, v));
     }
     if !p.stop_sequences.is_empty() {
-        out.push(kv_str_array(GEN_AI_REQUEST_STOP_SEQUENCES, &p.stop_sequences));
+        out.push(kv_str_array(
+            GEN_AI_REQUEST_STOP_SEQUENCES,
+            &p.stop_sequences,
+        ));
     }
     if let Some(v) = p.seed {
         out.push(kv_i64(GEN_AI_REQUEST_SEED, v));
@@ -75,11 +81,17 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
     }
     opt(out, GEN_AI_OUTPUT_TYPE, &p.output_type);
     if !p.encoding_formats.is_empty() {
-        out.push(kv_str_array(GEN_AI_REQUEST_ENCODING_FORMATS, &p.encoding_formats));
+        out.push(kv_str_array(
+            GEN_AI_REQUEST_ENCODING_FORMATS,
+            &p.encoding_formats,
+        ));
     }
 
     if !call.finish_reasons.is_empty() {
-        out.push(kv_str_array(GEN_AI_RESPONSE_FINISH_REASONS, &call.finish_reasons));
+        out.push(kv_str_array(
+            GEN_AI_RESPONSE_FINISH_REASONS,
+            &call.finish_reasons,
+        ));
     }
     let u = &call.usage;
     let tok = |out: &mut Vec<PKeyValue>, k: &str, v: Option<u64>| {
@@ -89,9 +101,21 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
     };
     tok(out, GEN_AI_USAGE_INPUT_TOKENS, u.input_tokens);
     tok(out, GEN_AI_USAGE_OUTPUT_TOKENS, u.output_tokens);
-    tok(out, GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cache_read_input_tokens);
-    tok(out, GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, u.cache_write_input_tokens);
-    tok(out, GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, u.reasoning_tokens);
+    tok(
+        out,
+        GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        u.cache_read_input_tokens,
+    );
+    tok(
+        out,
+        GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+        u.cache_write_input_tokens,
+    );
+    tok(
+        out,
+        GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+        u.reasoning_tokens,
+    );
     if u.estimated {
         out.push(kv_bool(TOKENTRACE_USAGE_ESTIMATED, true));
     }

@@ -98,9 +98,13 @@ impl Serialize for AnyPart<'_> {
 }
 
 fn part_out(p: &Part, content: bool) -> AnyPart<'_> {
-    let c = |s: &'_ crate::model::Str| -> Option<&'_ str> { content.then_some(s.as_ref()) };
+    fn c(s: &crate::model::Str, content: bool) -> Option<&str> {
+        content.then_some(s.as_ref())
+    }
     AnyPart::Known(match p {
-        Part::Text { content: t } => PartOut::Text { content: c(t) },
+        Part::Text { content: t } => PartOut::Text {
+            content: c(t, content),
+        },
         Part::ToolCall {
             id,
             name,
@@ -117,7 +121,9 @@ fn part_out(p: &Part, content: bool) -> AnyPart<'_> {
             id: id.as_deref(),
             response: content.then(|| JsonOrText::new(response)),
         },
-        Part::Reasoning { content: t } => PartOut::Reasoning { content: c(t) },
+        Part::Reasoning { content: t } => PartOut::Reasoning {
+            content: c(t, content),
+        },
         Part::Uri {
             modality,
             mime_type,
@@ -125,7 +131,7 @@ fn part_out(p: &Part, content: bool) -> AnyPart<'_> {
         } => PartOut::Uri {
             modality,
             mime_type: mime_type.as_deref(),
-            uri: c(uri),
+            uri: c(uri, content),
         },
         Part::Blob {
             modality,
@@ -134,7 +140,7 @@ fn part_out(p: &Part, content: bool) -> AnyPart<'_> {
         } => PartOut::Blob {
             modality,
             mime_type: mime_type.as_deref(),
-            content: c(data),
+            content: c(data, content),
         },
         Part::Other { part_type, json } => {
             let raw = if content {
@@ -237,7 +243,8 @@ mod tests {
 
     #[test]
     fn parts_shape_matches_the_conventions() {
-        let v: serde_json::Value = serde_json::from_str(&messages_json(&chat(), true, false)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&messages_json(&chat(), true, false)).unwrap();
         assert_eq!(
             v,
             serde_json::json!([

@@ -21,6 +21,7 @@ pub(crate) fn kv(key: &str, v: any_value::Value) -> PKeyValue {
     PKeyValue {
         key: key.to_string(),
         value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
     }
 }
 pub(crate) fn kv_str(key: &str, v: &str) -> PKeyValue {
@@ -51,12 +52,7 @@ pub(crate) fn kv_str_array(key: &str, v: &[crate::model::Str]) -> PKeyValue {
 
 fn array<T>(v: &[T], f: impl Fn(&T) -> any_value::Value) -> any_value::Value {
     any_value::Value::ArrayValue(ArrayValue {
-        values: v
-            .iter()
-            .map(|x| AnyValue {
-                value: Some(f(x)),
-            })
-            .collect(),
+        values: v.iter().map(|x| AnyValue { value: Some(f(x)) }).collect(),
     })
 }
 
@@ -88,7 +84,12 @@ pub struct MapOptions {
 }
 
 /// Maps one record. `dropped_attributes` comes from the limits stage.
-pub fn to_proto_span(r: &SpanRecord, opts: MapOptions, dropped_attributes: u32, dropped_events: u32) -> Span {
+pub fn to_proto_span(
+    r: &SpanRecord,
+    opts: MapOptions,
+    dropped_attributes: u32,
+    dropped_events: u32,
+) -> Span {
     let mut attributes = Vec::with_capacity(r.attributes.len() + 24);
     let name = if r.name.is_empty() {
         r.llm.as_deref().map(gen_ai::span_name).unwrap_or_default()

@@ -11,7 +11,9 @@ use tonic_types::StatusExt;
 
 use crate::config::{Compression, OtlpConfig};
 use crate::export::retry::{Retry, classify_grpc, next_delay};
-use crate::export::{BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter};
+use crate::export::{
+    BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter,
+};
 
 /// Above tonic's 4 MiB default so large batches get the receiver's own
 /// answer; the worker already splits batches below the receiver's limit.
@@ -39,14 +41,17 @@ impl GrpcExporter {
                 .map_err(|e| format!("TLS setup failed: {e}"))?;
         }
         let channel = endpoint.connect_lazy();
-        let mut client = TraceServiceClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let mut client =
+            TraceServiceClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
         if cfg.compression == Compression::Gzip {
             client = client.send_compressed(CompressionEncoding::Gzip);
         }
         let mut metadata = MetadataMap::new();
         for (k, v) in &cfg.headers {
-            let key = MetadataKey::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
-            let value = MetadataValue::try_from(v.as_str()).map_err(|e| format!("header {k:?}: {e}"))?;
+            let key =
+                MetadataKey::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
+            let value =
+                MetadataValue::try_from(v.as_str()).map_err(|e| format!("header {k:?}: {e}"))?;
             metadata.insert(key, value);
         }
         Ok(GrpcExporter {
@@ -77,9 +82,7 @@ impl GrpcExporter {
                 }
                 Err(status) => status,
             };
-            let retry_info = status
-                .get_details_retry_info()
-                .and_then(|r| r.retry_delay);
+            let retry_info = status.get_details_retry_info().and_then(|r| r.retry_delay);
             let error = format!(
                 "gRPC {:?} from {}: {}",
                 status.code(),
@@ -88,12 +91,15 @@ impl GrpcExporter {
             );
             match classify_grpc(status.code(), retry_info) {
                 Retry::No => return ExportResult::failed(error, attempt),
-                Retry::After(server_delay) => match next_delay(server_delay, attempt, ctx.deadline) {
+                Retry::After(server_delay) => match next_delay(server_delay, attempt, ctx.deadline)
+                {
                     Some(d) => {
                         tokio::time::sleep(d).await;
                         attempt += 1;
                     }
-                    None => return ExportResult::failed(format!("{error} (gave up retrying)"), attempt),
+                    None => {
+                        return ExportResult::failed(format!("{error} (gave up retrying)"), attempt);
+                    }
                 },
             }
         }
@@ -105,7 +111,11 @@ impl SpanExporter for GrpcExporter {
         "otlp-grpc"
     }
 
-    fn export<'a>(&'a self, batch: &'a ExportBatch, ctx: ExportContext) -> BoxFuture<'a, ExportResult> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a ExportBatch,
+        ctx: ExportContext,
+    ) -> BoxFuture<'a, ExportResult> {
         Box::pin(self.send(batch, ctx))
     }
 }

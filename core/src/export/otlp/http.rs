@@ -6,11 +6,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
-use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{
+    CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
 
 use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::export::retry::{Retry, classify_http, next_delay};
-use crate::export::{BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter};
+use crate::export::{
+    BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter,
+};
 
 pub struct HttpExporter {
     client: reqwest::Client,
@@ -24,7 +28,8 @@ impl HttpExporter {
         super::ensure_crypto_provider();
         let mut headers = HeaderMap::new();
         for (k, v) in &cfg.headers {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k:?}: {e}"))?;
             let value = HeaderValue::from_str(v).map_err(|e| format!("header {k:?}: {e}"))?;
             headers.insert(name, value);
         }
@@ -32,7 +37,11 @@ impl HttpExporter {
         let json = cfg.protocol == Protocol::HttpJson;
         headers.insert(
             CONTENT_TYPE,
-            HeaderValue::from_static(if json { "application/json" } else { "application/x-protobuf" }),
+            HeaderValue::from_static(if json {
+                "application/json"
+            } else {
+                "application/x-protobuf"
+            }),
         );
         let gzip = cfg.compression == Compression::Gzip;
         if gzip {
@@ -65,7 +74,10 @@ impl HttpExporter {
         if !self.gzip {
             return Ok(Bytes::from(raw));
         }
-        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 4), flate2::Compression::fast());
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(raw.len() / 4),
+            flate2::Compression::fast(),
+        );
         enc.write_all(&raw).map_err(|e| e.to_string())?;
         enc.finish().map(Bytes::from).map_err(|e| e.to_string())
     }
@@ -103,16 +115,22 @@ impl HttpExporter {
                     )
                 }
                 // Connection refused / reset / timeout: retryable per spec.
-                Err(e) => (Retry::After(None), format!("sending to {} failed: {e}", self.url)),
+                Err(e) => (
+                    Retry::After(None),
+                    format!("sending to {} failed: {e}", self.url),
+                ),
             };
             match retry {
                 Retry::No => return ExportResult::failed(error, attempt),
-                Retry::After(server_delay) => match next_delay(server_delay, attempt, ctx.deadline) {
+                Retry::After(server_delay) => match next_delay(server_delay, attempt, ctx.deadline)
+                {
                     Some(d) => {
                         tokio::time::sleep(d).await;
                         attempt += 1;
                     }
-                    None => return ExportResult::failed(format!("{error} (gave up retrying)"), attempt),
+                    None => {
+                        return ExportResult::failed(format!("{error} (gave up retrying)"), attempt);
+                    }
                 },
             }
         }
@@ -135,10 +153,18 @@ fn rejected_spans(body: &[u8], json: bool) -> u64 {
 
 impl SpanExporter for HttpExporter {
     fn name(&self) -> &'static str {
-        if self.json { "otlp-http-json" } else { "otlp-http" }
+        if self.json {
+            "otlp-http-json"
+        } else {
+            "otlp-http"
+        }
     }
 
-    fn export<'a>(&'a self, batch: &'a ExportBatch, ctx: ExportContext) -> BoxFuture<'a, ExportResult> {
+    fn export<'a>(
+        &'a self,
+        batch: &'a ExportBatch,
+        ctx: ExportContext,
+    ) -> BoxFuture<'a, ExportResult> {
         Box::pin(self.send(batch, ctx))
     }
 }

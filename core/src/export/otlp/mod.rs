@@ -10,7 +10,10 @@ use crate::config::{OtlpConfig, Protocol};
 use super::SpanExporter;
 
 /// `User-Agent` sent with every export.
-pub const USER_AGENT: &str = concat!("OTel-OTLP-Exporter-Rust tokentrace/", env!("CARGO_PKG_VERSION"));
+pub const USER_AGENT: &str = concat!(
+    "OTel-OTLP-Exporter-Rust tokentrace/",
+    env!("CARGO_PKG_VERSION")
+);
 
 /// Builds the exporter for `cfg`. Must run inside the worker's tokio runtime
 /// (gRPC channels and HTTP clients bind to it); it is rebuilt after a fork.

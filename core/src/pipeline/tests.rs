@@ -1,0 +1,331 @@
+use super::*;
+use crate::export::{BoxFuture, ExportContext, ExportResult};
+use crate::model::*;
+use std::sync::atomic::AtomicUsize;
+use std::sync::mpsc;
+
+fn base() -> crate::config::ConfigBuilder {
+    Config::builder()
+        .with_env(crate::config::env::EnvSnapshot::empty())
+        .with_exporters([ExporterKind::Memory])
+        .with_schedule_delay(Duration::from_millis(20))
+}
+
+fn llm_span() -> SpanRecord {
+    let mut r = SpanRecord::new("");
+    r.kind = SpanKind::Client;
+    r.start_unix_nanos = 1_000;
+    r.end_unix_nanos = 2_000_001_000;
+    let mut call = LlmCall::new("openai", Operation::Chat);
+    call.request_model = Some("gpt-4o-mini".into());
+    call.response_model = Some("gpt-4o-mini-2024-07-18".into());
+    call.params.temperature = Some(0.2);
+    call.params.max_tokens = Some(256);
+    call.system_instructions = vec![Part::text("You are terse.")];
+    call.input_messages = vec![Message::text("user", "Weather in Paris?")];
+    let mut out = Message::text("assistant", "Sunny.");
+    out.finish_reason = Some("stop".into());
+    call.output_messages = vec![out];
+    call.finish_reasons = vec!["stop".into()];
+    call.usage = Usage {
+        input_tokens: Some(12),
+        output_tokens: Some(3),
+        cache_read_input_tokens: Some(0),
+        ..Default::default()
+    };
+    call.time_to_first_token_ns = Some(250_000_000);
+    r.llm = Some(Box::new(call));
+    r
+}
+
+#[test]
+fn memory_round_trip_with_genai_attributes() {
+    let t = Tracer::new(
+        base()
+            .with_service_name("svc")
+            .with_environment("test")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut root = SpanRecord::new("answer_question");
+    root.attributes.push(KeyValue::new("feature.name", "qa"));
+    let mut child = llm_span();
+    child.trace_id = root.trace_id;
+    child.parent_span_id = Some(root.span_id);
+    assert!(t.record(child));
+    assert!(t.record(root.clone()));
+    t.flush(Duration::from_secs(5)).unwrap();
+    let spans = t.memory_spans();
+    assert_eq!(spans.len(), 2);
+    let c = spans
+        .iter()
+        .find(|s| s.name == "chat gpt-4o-mini")
+        .expect("named by convention");
+    assert_eq!(c.kind, "client");
+    assert_eq!(
+        c.parent_span_id.as_deref(),
+        Some(root.span_id.to_hex().as_str())
+    );
+    assert_eq!(c.trace_id, root.trace_id.to_hex());
+    assert_eq!(c.attr("gen_ai.operation.name").unwrap(), "chat");
+    assert_eq!(c.attr("gen_ai.provider.name").unwrap(), "openai");
+    assert_eq!(
+        c.attr("gen_ai.response.model").unwrap(),
+        "gpt-4o-mini-2024-07-18"
+    );
+    assert_eq!(c.attr("gen_ai.usage.input_tokens").unwrap(), 12);
+    assert_eq!(c.attr("gen_ai.usage.output_tokens").unwrap(), 3);
+    assert_eq!(c.attr("gen_ai.request.temperature").unwrap(), 0.2);
+    assert_eq!(c.attr("gen_ai.response.time_to_first_chunk").unwrap(), 0.25);
+    let input: serde_json::Value =
+        serde_json::from_str(c.attr("gen_ai.input.messages").unwrap().as_str().unwrap()).unwrap();
+    assert_eq!(input[0]["parts"][0]["content"], "Weather in Paris?");
+    assert_eq!(c.resource["service.name"], "svc");
+    assert_eq!(c.resource["deployment.environment.name"], "test");
+    assert_eq!(c.resource["telemetry.sdk.name"], "tokentrace");
+    let s = t.stats();
+    assert_eq!((s.enqueued, s.exported, s.pending), (2, 2, 0));
+}
+
+#[test]
+fn capture_off_keeps_structure_drops_text() {
+    let t = Tracer::new(base().with_capture_content(false).build().unwrap()).unwrap();
+    t.record(llm_span());
+    t.flush(Duration::from_secs(5)).unwrap();
+    let s = &t.memory_spans()[0];
+    let input = s.attr("gen_ai.input.messages").unwrap().as_str().unwrap();
+    assert!(!input.contains("Paris"), "{input}");
+    assert!(input.contains("\"role\":\"user\""));
+    assert!(
+        !s.attr("gen_ai.system_instructions")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("terse")
+    );
+    assert_eq!(s.attr("gen_ai.usage.output_tokens").unwrap(), 3);
+}
+
+/// An exporter that blocks each export until the test releases it.
+struct Gate {
+    rx: Mutex<mpsc::Receiver<()>>,
+    batches: Mutex<Vec<usize>>,
+    calls: AtomicUsize,
+    panic_first: bool,
+}
+
+impl SpanExporter for Gate {
+    fn name(&self) -> &'static str {
+        "gate"
+    }
+    fn export<'a>(
+        &'a self,
+        batch: &'a ExportBatch,
+        _ctx: ExportContext,
+    ) -> BoxFuture<'a, ExportResult> {
+        Box::pin(async move {
+            let n = self.calls.fetch_add(1, SeqCst);
+            if self.panic_first && n == 0 {
+                panic!("exporter bug");
+            }
+            // Poll the gate without blocking the runtime thread forever.
+            loop {
+                let got = self.rx.lock().unwrap().try_recv();
+                match got {
+                    Ok(()) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        tokio::time::sleep(Duration::from_millis(1)).await
+                    }
+                }
+            }
+            self.batches.lock().unwrap().push(batch.span_count);
+            ExportResult::ok()
+        })
+    }
+}
+
+fn gated(cfg: Config, panic_first: bool) -> (Tracer, mpsc::Sender<()>, Arc<Gate>) {
+    let (tx, rx) = mpsc::channel();
+    let gate = Arc::new(Gate {
+        rx: Mutex::new(rx),
+        batches: Mutex::new(Vec::new()),
+        calls: AtomicUsize::new(0),
+        panic_first,
+    });
+    let g2 = gate.clone();
+    let factory: Arc<dyn ExporterFactory> =
+        Arc::new(move || Ok(g2.clone() as Arc<dyn SpanExporter>));
+    let t = Tracer::with_exporters(cfg, "rust", vec![factory]).unwrap();
+    (t, tx, gate)
+}
+
+fn wait_for(mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < end, "condition not reached");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn queue_overflow_drop_count_is_exact() {
+    let cfg = base()
+        .with_exporters([])
+        .with_max_queue_size(10usize)
+        .with_max_export_batch_size(10usize)
+        .build()
+        .unwrap();
+    let (t, tx, gate) = gated(cfg, false);
+    assert!(t.record(SpanRecord::new("first")));
+    let _ = t.flush(Duration::from_millis(1)); // wake the worker
+    wait_for(|| gate.calls.load(SeqCst) == 1); // worker now blocked in export
+    let accepted = (0..25)
+        .filter(|i| t.record(SpanRecord::new(format!("s{i}"))))
+        .count();
+    assert_eq!(accepted, 10);
+    let s = t.stats();
+    assert_eq!(s.dropped(DropReason::QueueFull), 15);
+    assert_eq!(s.enqueued, 11);
+    drop(tx); // release every export
+    t.flush(Duration::from_secs(5)).unwrap();
+    let s = t.stats();
+    assert_eq!(s.exported, 11);
+    assert_eq!(s.dropped_total(), 15);
+}
+
+#[test]
+fn flush_and_shutdown_respect_their_timeouts_when_the_exporter_hangs() {
+    let (t, _tx, gate) = gated(base().with_exporters([]).build().unwrap(), false);
+    for i in 0..5 {
+        t.record(SpanRecord::new(format!("s{i}")));
+    }
+    let start = Instant::now();
+    match t.flush(Duration::from_millis(200)) {
+        Err(LifecycleError::Timeout { pending, .. }) => assert_eq!(pending, 5),
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(2));
+    wait_for(|| gate.calls.load(SeqCst) >= 1);
+    let start = Instant::now();
+    match t.shutdown(Duration::from_millis(300)) {
+        Err(LifecycleError::Timeout { pending, .. }) => assert_eq!(pending, 5),
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(2));
+    wait_for(|| t.stats().dropped(DropReason::Shutdown) == 5);
+    assert!(!t.record(SpanRecord::new("late")));
+    assert_eq!(
+        t.shutdown(Duration::from_millis(10)),
+        Err(LifecycleError::AlreadyShutdown)
+    );
+}
+
+#[test]
+fn worker_panic_is_caught_counted_and_restarted() {
+    let (t, tx, _gate) = gated(base().with_exporters([]).build().unwrap(), true);
+    drop(tx);
+    t.record(SpanRecord::new("lost"));
+    let _ = t.flush(Duration::from_secs(2));
+    wait_for(|| t.stats().worker_panics == 1);
+    assert!(t.record(SpanRecord::new("after")));
+    t.flush(Duration::from_secs(5)).unwrap();
+    let s = t.stats();
+    assert_eq!(s.dropped(DropReason::WorkerPanic), 1);
+    assert_eq!(s.exported, 1);
+}
+
+#[test]
+fn batches_are_split_by_bytes() {
+    let cfg = base()
+        .with_exporters([])
+        .with_max_batch_bytes(64 * 1024usize)
+        .build()
+        .unwrap();
+    let (t, tx, gate) = gated(cfg, false);
+    drop(tx);
+    for _ in 0..40 {
+        let mut r = SpanRecord::new("big");
+        r.attributes
+            .push(KeyValue::new("payload", "x".repeat(7 * 1024)));
+        t.record(r);
+    }
+    t.flush(Duration::from_secs(5)).unwrap();
+    let batches = gate.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 40);
+    assert!(batches.len() >= 5, "{batches:?}");
+    assert!(batches.iter().all(|n| *n <= 9), "{batches:?}");
+}
+
+#[test]
+fn queue_is_bounded_by_bytes() {
+    let cfg = base()
+        .with_exporters([])
+        .with_max_queue_bytes(100 * 1024usize)
+        .build()
+        .unwrap();
+    let (t, _tx, gate) = gated(cfg, false);
+    t.record(SpanRecord::new("first"));
+    let _ = t.flush(Duration::from_millis(1));
+    wait_for(|| gate.calls.load(SeqCst) == 1);
+    let mut accepted = 0;
+    for _ in 0..100 {
+        let mut r = SpanRecord::new("big");
+        r.attributes
+            .push(KeyValue::new("payload", "x".repeat(10 * 1024)));
+        accepted += t.record(r) as u32;
+    }
+    assert!(accepted < 10, "{accepted}");
+    assert_eq!(
+        t.stats().dropped(DropReason::QueueBytes),
+        100 - accepted as u64
+    );
+    let mut huge = SpanRecord::new("huge");
+    huge.attributes
+        .push(KeyValue::new("payload", "x".repeat(200 * 1024)));
+    assert!(!t.record(huge));
+    assert_eq!(t.stats().dropped(DropReason::Oversize), 1);
+}
+
+#[test]
+fn disabled_records_nothing() {
+    let t = Tracer::new(base().with_disabled(true).build().unwrap()).unwrap();
+    assert!(!t.record(SpanRecord::new("x")));
+    assert_eq!(t.stats().enqueued, 0);
+}
+
+#[test]
+fn odd_values_never_panic() {
+    let t = Tracer::new(
+        base()
+            .with_attribute_value_length_limit(1024usize)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut r = SpanRecord::new(str_from_bytes_lossy(b"bad \xff\xfe utf8"));
+    r.attributes = vec![
+        KeyValue::new("nan", f64::NAN),
+        KeyValue::new("inf", f64::INFINITY),
+        KeyValue::new("huge", "é".repeat(1_000_000)),
+        KeyValue::new("deep", Value::Json("[".repeat(10_000).into())),
+        KeyValue::new("arr", Value::StrArray(vec!["a".into(); 1000])),
+    ];
+    let mut call = LlmCall::new("openai", Operation::Chat);
+    call.input_messages = vec![Message::new(
+        "assistant",
+        vec![Part::ToolCall {
+            id: None,
+            name: "f".into(),
+            arguments: Some("[".repeat(100_000).into()),
+        }],
+    )];
+    r.llm = Some(Box::new(call));
+    assert!(t.record(r));
+    t.flush(Duration::from_secs(5)).unwrap();
+    let s = &t.memory_spans()[0];
+    assert!(s.name.contains('\u{FFFD}'));
+    assert_eq!(s.attr("huge").unwrap().as_str().unwrap().len(), 1024);
+    assert_eq!(t.stats().attributes_truncated, 2);
+}
