@@ -22,6 +22,7 @@ pub mod export;
 pub mod limits;
 pub mod model;
 pub mod pipeline;
+pub mod providers;
 pub mod queue;
 pub mod sample;
 pub mod semconv;

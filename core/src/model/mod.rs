@@ -1,10 +1,12 @@
 //! The span model shared by every binding.
 
+mod exchange;
 mod ids;
 mod llm_call;
 mod span;
 mod value;
 
+pub use exchange::{ApiKind, Exchange};
 pub use ids::{SpanId, TraceId};
 pub use llm_call::{
     LlmCall, LlmError, Message, Operation, Part, RequestParams, ToolDefinition, Usage,

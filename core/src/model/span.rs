@@ -1,6 +1,7 @@
 //! `SpanRecord`: the owned unit that travels from the application thread
 //! through the queue to the worker.
 
+use super::exchange::Exchange;
 use super::ids::{SpanId, TraceId};
 use super::llm_call::LlmCall;
 use super::value::{KeyValue, Str};
@@ -77,6 +78,8 @@ pub struct SpanRecord {
     pub events: Vec<Event>,
     /// Set when the span is a model / tool / agent call.
     pub llm: Option<Box<LlmCall>>,
+    /// A raw exchange the worker parses into `llm` (bindings' fast path).
+    pub exchange: Option<Box<Exchange>>,
 }
 
 impl SpanRecord {
@@ -95,6 +98,7 @@ impl SpanRecord {
             attributes: Vec::new(),
             events: Vec::new(),
             llm: None,
+            exchange: None,
         }
     }
 
@@ -131,6 +135,10 @@ impl SpanRecord {
             + events
             + self.status.message.as_ref().map_or(0, |m| m.len())
             + self.llm.as_ref().map_or(0, |l| l.approx_bytes())
+            + self
+                .exchange
+                .as_ref()
+                .map_or(0, |e| 256 + e.request_body.len() + e.response_body.len())
     }
 }
 

@@ -62,6 +62,13 @@ impl Processor {
         let mut spans: Vec<Span> = Vec::with_capacity(records.len());
         let mut bytes = 0usize;
         for mut r in records {
+            if let Some(ex) = r.exchange.take() {
+                let mut call = crate::providers::parse_exchange(&ex);
+                if let Some(first) = ex.first_chunk_unix_nanos {
+                    call.time_to_first_token_ns = Some(first.saturating_sub(r.start_unix_nanos));
+                }
+                r.llm = Some(Box::new(call));
+            }
             let applied = limits::apply(&mut r, &self.limits);
             if applied.attributes_dropped > 0 {
                 counters

@@ -98,7 +98,10 @@ impl GrpcExporter {
                         attempt += 1;
                     }
                     None => {
-                        return ExportResult::failed(format!("{error} (gave up retrying)"), attempt);
+                        return ExportResult::failed(
+                            format!("{error} (gave up retrying)"),
+                            attempt,
+                        );
                     }
                 },
             }

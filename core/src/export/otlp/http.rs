@@ -129,7 +129,10 @@ impl HttpExporter {
                         attempt += 1;
                     }
                     None => {
-                        return ExportResult::failed(format!("{error} (gave up retrying)"), attempt);
+                        return ExportResult::failed(
+                            format!("{error} (gave up retrying)"),
+                            attempt,
+                        );
                     }
                 },
             }

@@ -1,0 +1,61 @@
+# tokentrace — `make demo` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_DIR := $(CURDIR)/.tokentrace-demo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help
+help: ## show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build the core, the CLI and the test receiver
+	$(CARGO) build --workspace --all-targets
+
+$(VENV)/.ready: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r tests/requirements.txt
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.ready ## create the Python venv with the test requirements
+
+.PHONY: demo
+demo: ## run an agent workflow into the local store, then show it with the CLI
+	rm -rf $(DEMO_DIR)
+	$(CARGO) build -q -p tokentrace-cli -p tokentrace-core --examples --bins
+	TOKENTRACE_DIR=$(DEMO_DIR) $(CARGO) run -q -p tokentrace-core --example agent_workflow
+	@echo; echo '$$ tokentrace view'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view
+	@echo; echo '$$ tokentrace view <trace id>'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view $$(TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view --ids | head -1)
+	@echo; echo '$$ tokentrace stats'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace stats
+
+.PHONY: lint
+lint: ## rustfmt and clippy (warnings are errors)
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -q -- -D warnings
+
+.PHONY: test-rust
+test-rust: ## Rust unit and integration tests
+	$(CARGO) test --workspace -q
+
+.PHONY: test-fake-llm
+test-fake-llm: $(VENV)/.ready ## the fake LLM server against the real openai/anthropic clients
+	$(PY) -m pytest -q tests/fake-llm
+
+.PHONY: test
+test: lint test-rust test-fake-llm ## every test, all languages
+	@echo "make test: all suites passed"
+
+.PHONY: bench
+bench: ## benchmarks against peer SDKs (see bench/README.md)
+	$(CARGO) bench -p tokentrace-core
+
+.PHONY: clean
+clean: ## remove build outputs and venvs
+	rm -rf target $(VENV) $(DEMO_DIR)
