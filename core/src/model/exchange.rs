@@ -39,7 +39,7 @@ impl ApiKind {
             ApiKind::AnthropicMessages
         } else {
             return None;
-        });
+        })
     }
 }
 
