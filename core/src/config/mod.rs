@@ -438,7 +438,7 @@ fn resolve(
     // Resource: OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME over it, then code.
     let mut attrs: Vec<(String, String)> = Vec::new();
     if let Some((k, v)) = e1(OTEL_RESOURCE_ATTRIBUTES)
-        && let Some(parsed) = parse_or_warn(k, v, w, |v| parse_resource_attributes(v))
+        && let Some(parsed) = parse_or_warn(k, v, w, parse_resource_attributes)
     {
         attrs = parsed;
     }
