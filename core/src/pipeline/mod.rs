@@ -322,14 +322,26 @@ impl Tracer {
         self.inner.pipeline.load()
     }
 
+    /// Starts the worker unless one runs; a CAS makes concurrent callers
+    /// start exactly one.
     fn ensure_worker(&self, p: &Arc<Pipeline>) {
-        if p.state() == WorkerState::NotStarted && !p.pause.load(SeqCst) {
-            if let Err(e) = worker::spawn(self.inner.shared.clone(), p.clone()) {
-                crate::diag::warn_once(
-                    "Worker.SpawnFailed",
-                    &format!("cannot start the export thread: {e}"),
-                );
-            }
+        if p.pause.load(SeqCst)
+            || p.state
+                .compare_exchange(
+                    WorkerState::NotStarted as u8,
+                    WorkerState::Running as u8,
+                    SeqCst,
+                    SeqCst,
+                )
+                .is_err()
+        {
+            return;
+        }
+        if let Err(e) = worker::spawn(self.inner.shared.clone(), p.clone()) {
+            crate::diag::warn_once(
+                "Worker.SpawnFailed",
+                &format!("cannot start the export thread: {e}"),
+            );
         }
     }
 

@@ -22,9 +22,9 @@ enum Exit {
     Paused,
 }
 
-/// Starts the worker thread for `pipeline`.
+/// Starts the worker thread for `pipeline` (whose state the caller already
+/// moved to `Running`).
 pub(crate) fn spawn(shared: Arc<Shared>, pipeline: Arc<Pipeline>) -> std::io::Result<()> {
-    pipeline.set_state(WorkerState::Running);
     let p2 = pipeline.clone();
     let res = std::thread::Builder::new()
         .name("tokentrace-export".into())
