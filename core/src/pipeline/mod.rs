@@ -224,12 +224,16 @@ pub struct Tracer {
     inner: Arc<Inner>,
 }
 
-/// What `shutdown` delivered.
+/// What the tracer delivered over its life, as `shutdown` reports it when it
+/// finished in time (otherwise it returns `LifecycleError::Timeout` with the
+/// number still pending).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShutdownReport {
     pub exported: u64,
-    /// Records that could not be delivered before the deadline.
-    pub pending: u64,
+    /// Records an exporter gave up on (non-retryable answer, retries exhausted).
+    pub export_failures: u64,
+    /// Records dropped, all reasons.
+    pub dropped: u64,
 }
 
 impl Tracer {
@@ -437,15 +441,15 @@ impl Tracer {
                 matches!(st, WorkerState::Stopped | WorkerState::NotStarted)
             });
         }
-        let report = ShutdownReport {
-            exported: p.counters.exported.load(SeqCst),
-            pending,
-        };
         if pending > 0 {
-            Err(LifecycleError::Timeout { timeout, pending })
-        } else {
-            Ok(report)
+            return Err(LifecycleError::Timeout { timeout, pending });
         }
+        let s = p.counters.snapshot();
+        Ok(ShutdownReport {
+            exported: s.exported,
+            export_failures: s.export_failures,
+            dropped: s.dropped_total(),
+        })
     }
 
     /// A snapshot of the counters.
