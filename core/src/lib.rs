@@ -26,6 +26,7 @@ pub mod providers;
 pub mod queue;
 pub mod sample;
 pub mod semconv;
+pub mod signals;
 pub mod store;
 
 pub use config::{Config, ConfigBuilder, ExporterKind, Protocol};

@@ -165,6 +165,10 @@ pub struct Config {
     pub sampler: Sampler,
     /// Capture prompt and completion text (on by default, with redaction).
     pub capture_content: bool,
+    /// Tail sampling (opt-in).
+    pub tail: Option<crate::sample::TailConfig>,
+    /// Quality-signal thresholds.
+    pub signals: crate::signals::SignalConfig,
     /// Warnings about ignored environment values, for bindings to surface.
     pub warnings: Vec<String>,
 }
@@ -218,6 +222,8 @@ pub struct ConfigBuilder {
     sampler: Option<(String, Option<String>)>,
     sampler_value: Option<Sampler>,
     capture_content: Option<bool>,
+    tail: Option<crate::sample::TailConfig>,
+    signals: Option<crate::signals::SignalConfig>,
 }
 
 macro_rules! setter {
@@ -328,6 +334,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Turns tail sampling on with these rules (`TOKENTRACE_TAIL_SAMPLING=true`
+    /// turns it on with the defaults).
+    pub fn with_tail_sampling(mut self, cfg: crate::sample::TailConfig) -> Self {
+        self.tail = Some(cfg);
+        self
+    }
+
+    /// Quality-signal thresholds.
+    pub fn with_signals(mut self, cfg: crate::signals::SignalConfig) -> Self {
+        self.signals = Some(cfg);
+        self
+    }
+
     pub fn with_sampler(mut self, s: Sampler) -> Self {
         self.sampler_value = Some(s);
         self
@@ -376,6 +395,8 @@ fn default_config() -> Config {
         },
         sampler: Sampler::default(),
         capture_content: true,
+        tail: None,
+        signals: crate::signals::SignalConfig::default(),
         warnings: Vec::new(),
     }
 }
@@ -755,6 +776,43 @@ fn resolve(
         }
     }
 
+    let tail = match &b.tail {
+        Some(t) => {
+            if !(0.0..=1.0).contains(&t.keep_ratio) {
+                return Err(ConfigError::new(
+                    "tail.keep_ratio",
+                    t.keep_ratio.to_string(),
+                    "expected a ratio between 0.0 and 1.0",
+                ));
+            }
+            if t.max_traces == 0 || t.max_spans_per_trace == 0 {
+                return Err(ConfigError::new(
+                    "tail.max_traces",
+                    format!("{}/{}", t.max_traces, t.max_spans_per_trace),
+                    "bounds must be positive",
+                ));
+            }
+            Some(t.clone())
+        }
+        None => {
+            let on = e1(TOKENTRACE_TAIL_SAMPLING)
+                .and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool))
+                .unwrap_or(false);
+            on.then(|| {
+                let mut t = crate::sample::TailConfig::default();
+                if let Some((k, v)) = e1(TOKENTRACE_TAIL_KEEP_RATIO)
+                    && let Some(r) = parse_or_warn(k, v, w, |v| match v.parse::<f64>() {
+                        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+                        _ => Err("expected a ratio between 0.0 and 1.0".into()),
+                    })
+                {
+                    t.keep_ratio = r;
+                }
+                t
+            })
+        }
+    };
+
     Ok(Config {
         disabled,
         resource,
@@ -765,6 +823,8 @@ fn resolve(
         limits,
         sampler,
         capture_content,
+        tail,
+        signals: b.signals.clone().unwrap_or_default(),
         warnings: Vec::new(),
     })
 }

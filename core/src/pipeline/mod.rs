@@ -90,6 +90,9 @@ pub(crate) struct Pipeline {
     done: Condvar,
     exporter_stats: Mutex<Vec<ExporterStats>>,
     batch_size: usize,
+    /// Tail sampler state; lives here (not on the worker's stack) so it
+    /// survives worker restarts around a fork.
+    pub tail: Mutex<Option<crate::sample::tail::TailSampler>>,
 }
 
 impl Pipeline {
@@ -111,6 +114,12 @@ impl Pipeline {
             done: Condvar::new(),
             exporter_stats: Mutex::new(Vec::new()),
             batch_size: config.batch.max_export_batch_size,
+            tail: Mutex::new(
+                config
+                    .tail
+                    .clone()
+                    .map(crate::sample::tail::TailSampler::new),
+            ),
         }
     }
 

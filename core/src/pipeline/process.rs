@@ -25,6 +25,7 @@ pub(crate) struct Processor {
     scope: InstrumentationScope,
     opts: MapOptions,
     limits: crate::config::Limits,
+    signals: crate::signals::SignalConfig,
     max_batch_bytes: usize,
 }
 
@@ -37,6 +38,7 @@ impl Processor {
                 capture_content: config.capture_content,
             },
             limits: config.limits.clone(),
+            signals: config.signals.clone(),
             max_batch_bytes: config.batch.max_batch_bytes,
         }
     }
@@ -69,6 +71,7 @@ impl Processor {
                 }
                 r.llm = Some(Box::new(call));
             }
+            crate::signals::annotate(&mut r, &self.signals);
             let applied = limits::apply(&mut r, &self.limits);
             if applied.attributes_dropped > 0 {
                 counters

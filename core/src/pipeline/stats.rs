@@ -23,10 +23,12 @@ pub enum DropReason {
     WorkerPanic,
     /// No exporter is configured.
     NoExporter,
+    /// Not kept by the tail sampler (a sampling decision, not a failure).
+    TailSampled,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::QueueFull,
         DropReason::QueueBytes,
         DropReason::Oversize,
@@ -35,6 +37,7 @@ impl DropReason {
         DropReason::ForkInherited,
         DropReason::WorkerPanic,
         DropReason::NoExporter,
+        DropReason::TailSampled,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -47,6 +50,7 @@ impl DropReason {
             DropReason::ForkInherited => "fork_inherited",
             DropReason::WorkerPanic => "worker_panic",
             DropReason::NoExporter => "no_exporter",
+            DropReason::TailSampled => "tail_sampled",
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct Stats {
     pub queue_len: u64,
     pub queue_bytes: u64,
     pub exporters: Vec<ExporterStats>,
+    /// Tail sampler decisions (when tail sampling is on).
+    pub tail: Option<crate::sample::TailStats>,
 }
 
 impl Stats {
@@ -111,7 +117,7 @@ pub(crate) struct Counters {
     pub exported: AtomicU64,
     pub export_failures: AtomicU64,
     pub retries: AtomicU64,
-    dropped: [AtomicU64; 8],
+    dropped: [AtomicU64; 9],
     pub attributes_dropped: AtomicU64,
     pub attributes_truncated: AtomicU64,
     pub events_dropped: AtomicU64,
@@ -156,6 +162,7 @@ impl Counters {
             queue_len: 0,
             queue_bytes: 0,
             exporters: Vec::new(),
+            tail: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use super::process::Processor;
 use super::stats::DropReason;
 use super::{Pipeline, Shared, WorkerState};
 use crate::export::{ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter};
+use crate::model::SpanRecord;
 
 enum Exit {
     Shutdown,
@@ -49,6 +50,12 @@ fn thread_main(shared: Arc<Shared>, p: Arc<Pipeline>) {
             }
             Err(_) => {
                 p.counters.worker_panics.fetch_add(1, Relaxed);
+                // Spans held by the tail sampler are part of `in_flight`.
+                if let Ok(mut t) = p.tail.lock()
+                    && let Some(t) = t.as_mut()
+                {
+                    let _ = t.drain();
+                }
                 let lost = p.in_flight.swap(0, SeqCst);
                 p.counters.drop_settled(DropReason::WorkerPanic, lost);
                 p.notify_done();
@@ -150,19 +157,20 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
                 }
             }
             p.in_flight.fetch_add(records.len() as u64, SeqCst);
-            if exporters.is_empty() {
-                let n = records.len() as u64;
-                p.in_flight.fetch_sub(n, SeqCst);
-                p.counters.drop_settled(DropReason::NoExporter, n);
-                p.notify_done();
-                continue;
-            }
-            for batch in processor.process(records, &p.counters) {
-                if let Some(exit) = export_batch(shared, p, &exporters, batch).await {
-                    return exit;
-                }
+            let ready = tail_offer(p, records);
+            if let Some(exit) = export_records(shared, p, &exporters, &processor, ready).await {
+                return exit;
             }
             last_export = Instant::now();
+            continue;
+        }
+        // Traces held by the tail sampler: decide them all on flush and
+        // shutdown, and the overdue ones otherwise.
+        let held = tail_release(p, flush_wanted || shutting);
+        if !held.is_empty() {
+            if let Some(exit) = export_records(shared, p, &exporters, &processor, held).await {
+                return exit;
+            }
             continue;
         }
         if shutting {
@@ -185,11 +193,89 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
         } else {
             wait
         };
+        let wait = if tail_holds(p) {
+            wait.min(Duration::from_millis(500))
+        } else {
+            wait
+        };
         tokio::select! {
             _ = p.notify.notified() => {}
             _ = tokio::time::sleep(wait) => {}
         }
     }
+}
+
+/// Passes records through the tail sampler (when on); sampled-out records
+/// are settled here.
+fn tail_offer(p: &Pipeline, records: Vec<SpanRecord>) -> Vec<SpanRecord> {
+    let Ok(mut guard) = p.tail.lock() else {
+        return records;
+    };
+    let Some(tail) = guard.as_mut() else {
+        return records;
+    };
+    let out = tail.offer(records, std::time::Instant::now());
+    settle_sampled_out(p, out.drop.len());
+    out.keep
+}
+
+fn tail_release(p: &Pipeline, all: bool) -> Vec<SpanRecord> {
+    let Ok(mut guard) = p.tail.lock() else {
+        return Vec::new();
+    };
+    let Some(tail) = guard.as_mut() else {
+        return Vec::new();
+    };
+    let out = if all {
+        tail.drain()
+    } else {
+        let mut out = crate::sample::tail::Released::default();
+        tail.expire(std::time::Instant::now(), &mut out);
+        out
+    };
+    settle_sampled_out(p, out.drop.len());
+    out.keep
+}
+
+fn tail_holds(p: &Pipeline) -> bool {
+    p.tail
+        .lock()
+        .map(|t| t.as_ref().is_some_and(|t| t.pending_spans() > 0))
+        .unwrap_or(false)
+}
+
+fn settle_sampled_out(p: &Pipeline, n: usize) {
+    if n > 0 {
+        p.in_flight.fetch_sub(n as u64, SeqCst);
+        p.counters.drop_settled(DropReason::TailSampled, n as u64);
+        p.notify_done();
+    }
+}
+
+/// Maps and exports records already counted in `in_flight`.
+async fn export_records(
+    shared: &Shared,
+    p: &Pipeline,
+    exporters: &[Arc<dyn SpanExporter>],
+    processor: &Processor,
+    records: Vec<SpanRecord>,
+) -> Option<Exit> {
+    if records.is_empty() {
+        return None;
+    }
+    if exporters.is_empty() {
+        let n = records.len() as u64;
+        p.in_flight.fetch_sub(n, SeqCst);
+        p.counters.drop_settled(DropReason::NoExporter, n);
+        p.notify_done();
+        return None;
+    }
+    for batch in processor.process(records, &p.counters) {
+        if let Some(exit) = export_batch(shared, p, exporters, batch).await {
+            return Some(exit);
+        }
+    }
+    None
 }
 
 fn drain_all_dropped(p: &Pipeline) -> u64 {

@@ -43,7 +43,7 @@ impl Default for Sampler {
     }
 }
 
-fn ratio_keeps(ratio: f64, trace_id: &TraceId) -> bool {
+pub(crate) fn ratio_keeps(ratio: f64, trace_id: &TraceId) -> bool {
     if ratio >= 1.0 {
         return true;
     }
