@@ -87,6 +87,14 @@ impl SpanInfo {
     pub fn value_attr(&self, key: &str) -> Option<&AnyValue> {
         find(&self.attributes, key)
     }
+
+    pub fn int_attr(&self, key: &str) -> Option<i64> {
+        int(&self.attributes, key)
+    }
+
+    pub fn double_attr(&self, key: &str) -> Option<f64> {
+        double(&self.attributes, key)
+    }
 }
 
 /// First 8 hex digits: enough to tell traces apart on a screen; `view` accepts prefixes.

@@ -229,6 +229,13 @@ fn detail_lines(span: &SpanInfo, limits: Limits) -> Vec<String> {
     let mut lines = Vec::new();
     let text_attr = |key: &str| span.value_attr(key).map(display_value);
 
+    if span.is_model_call() {
+        let facts = usage_facts(span);
+        if !facts.is_empty() {
+            lines.push(facts.join(" · "));
+        }
+    }
+
     if let Some(raw) = text_attr("gen_ai.system_instructions") {
         match messages::parse_parts(&raw) {
             Some(parts) => {
@@ -262,6 +269,43 @@ fn detail_lines(span: &SpanInfo, limits: Limits) -> Vec<String> {
         lines.push(format!("✗ {error}{message}"));
     }
     lines
+}
+
+/// Provider, cache and reasoning tokens, time to first chunk and the cost split: what the
+/// tree's columns leave out.
+fn usage_facts(span: &SpanInfo) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let Some(provider) = span.value_attr("gen_ai.provider.name").map(display_value) {
+        facts.push(provider);
+    }
+    if let Some(n) = span.int_attr("gen_ai.usage.cache_read.input_tokens") {
+        facts.push(format!("{} cached input tok", format::thousands(n)));
+    }
+    if let Some(n) = span.int_attr("gen_ai.usage.reasoning.output_tokens") {
+        facts.push(format!("{} reasoning tok", format::thousands(n)));
+    }
+    if let Some(secs) = span.double_attr("gen_ai.response.time_to_first_chunk")
+        && secs >= 0.0
+    {
+        facts.push(format!(
+            "first chunk after {}",
+            format::duration((secs * 1e9) as u64)
+        ));
+    }
+    if let (Some(input), Some(output)) = (
+        span.double_attr("tokentrace.cost.input_usd"),
+        span.double_attr("tokentrace.cost.output_usd"),
+    ) {
+        facts.push(format!(
+            "{} in + {} out",
+            format::cost(input),
+            format::cost(output)
+        ));
+    }
+    if span.estimated {
+        facts.push("token counts estimated".into());
+    }
+    facts
 }
 
 fn push_messages(lines: &mut Vec<String>, raw: &str, marker: &str, limits: Limits) {

@@ -151,6 +151,9 @@ pub fn requests() -> Vec<ExportTraceServiceRequest> {
         s("gen_ai.output.messages", r#"[{"role":"assistant","parts":[{"type":"tool_call","id":"call_1","name":"get_weather","arguments":{"city":"Paris"}}],"finish_reason":"tool_calls"}]"#),
         strings("gen_ai.response.finish_reasons", &["tool_calls"]),
         d("gen_ai.response.time_to_first_chunk", 0.31),
+        i("gen_ai.usage.cache_read.input_tokens", 1024),
+        d("tokentrace.cost.input_usd", 0.00018),
+        d("tokentrace.cost.output_usd", 0.000024),
     ]);
     let mut c2 = chat("gpt-4o-mini", 1300, 60, Some(0.000231));
     let long_answer = format!(
