@@ -32,7 +32,7 @@ demo: ## run an agent workflow into the local store, then show it with the CLI
 	$(CARGO) build -q -p tokentrace-cli -p tokentrace-core --examples --bins
 	TOKENTRACE_DIR=$(DEMO_DIR) $(CARGO) run -q -p tokentrace-core --example agent_workflow
 	@echo; echo '$$ tokentrace view'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view
-	@echo; echo '$$ tokentrace view <trace id>'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view $$(TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view --ids | head -1)
+	@echo; echo '$$ tokentrace view <trace id>'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view $$(TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace view | awk '/^trace /{print $$2; exit}')
 	@echo; echo '$$ tokentrace stats'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace stats
 
 .PHONY: lint

@@ -16,6 +16,7 @@
 )]
 
 pub mod config;
+pub mod cost;
 pub mod diag;
 pub mod error;
 pub mod export;
