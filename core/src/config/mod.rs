@@ -151,6 +151,16 @@ pub struct ResourceConfig {
     pub attributes: Vec<(String, String)>,
 }
 
+/// Price overrides loaded from code or `TOKENTRACE_PRICES`; compared by identity.
+#[derive(Debug, Clone)]
+pub struct PriceOverrides(pub std::sync::Arc<crate::cost::PriceTable>);
+
+impl PartialEq for PriceOverrides {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// A complete, validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -169,6 +179,8 @@ pub struct Config {
     pub tail: Option<crate::sample::TailConfig>,
     /// Quality-signal thresholds.
     pub signals: crate::signals::SignalConfig,
+    /// Prices added to / overriding the built-in table.
+    pub price_overrides: Option<PriceOverrides>,
     /// Warnings about ignored environment values, for bindings to surface.
     pub warnings: Vec<String>,
 }
@@ -224,6 +236,8 @@ pub struct ConfigBuilder {
     capture_content: Option<bool>,
     tail: Option<crate::sample::TailConfig>,
     signals: Option<crate::signals::SignalConfig>,
+    prices_file: Option<PathBuf>,
+    price_overrides: Option<crate::cost::PriceTable>,
 }
 
 macro_rules! setter {
@@ -341,6 +355,18 @@ impl ConfigBuilder {
         self
     }
 
+    /// A JSON price file merged over the built-in table (`TOKENTRACE_PRICES`).
+    pub fn with_prices_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.prices_file = Some(path.into());
+        self
+    }
+
+    /// Prices merged over the built-in table (and over `with_prices_file`).
+    pub fn with_price_overrides(mut self, table: crate::cost::PriceTable) -> Self {
+        self.price_overrides = Some(table);
+        self
+    }
+
     /// Quality-signal thresholds.
     pub fn with_signals(mut self, cfg: crate::signals::SignalConfig) -> Self {
         self.signals = Some(cfg);
@@ -397,6 +423,7 @@ fn default_config() -> Config {
         capture_content: true,
         tail: None,
         signals: crate::signals::SignalConfig::default(),
+        price_overrides: None,
         warnings: Vec::new(),
     }
 }
@@ -813,6 +840,23 @@ fn resolve(
         }
     };
 
+    let mut prices: Option<crate::cost::PriceTable> = match &b.prices_file {
+        Some(path) => Some(crate::cost::PriceTable::load_file(path).map_err(|e| {
+            ConfigError::new("prices_file", path.display().to_string(), e.to_string())
+        })?),
+        None => e1(TOKENTRACE_PRICES).and_then(|(k, v)| {
+            parse_or_warn(k, v, w, |v| {
+                crate::cost::PriceTable::load_file(v).map_err(|e| e.to_string())
+            })
+        }),
+    };
+    if let Some(code) = &b.price_overrides {
+        prices = Some(match prices {
+            Some(file) => file.with_overrides(code),
+            None => code.clone(),
+        });
+    }
+
     Ok(Config {
         disabled,
         resource,
@@ -825,6 +869,7 @@ fn resolve(
         capture_content,
         tail,
         signals: b.signals.clone().unwrap_or_default(),
+        price_overrides: prices.map(|p| PriceOverrides(std::sync::Arc::new(p))),
         warnings: Vec::new(),
     })
 }

@@ -461,6 +461,53 @@ impl Tracer {
         })
     }
 
+    /// Attaches user feedback to a trace after the fact, as a small
+    /// `feedback` span in that trace carrying the GenAI evaluation attributes
+    /// (`gen_ai.evaluation.*`). `parent` is the span judged, when known. A
+    /// low score keeps the trace under tail sampling when it arrives in time.
+    pub fn feedback(
+        &self,
+        trace_id: TraceId,
+        parent: Option<crate::model::SpanId>,
+        score: f64,
+        label: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<bool, crate::error::ConfigError> {
+        if !score.is_finite() {
+            return Err(crate::error::ConfigError::new(
+                "score",
+                score.to_string(),
+                "expected a finite number",
+            ));
+        }
+        if !trace_id.is_valid() {
+            return Err(crate::error::ConfigError::new(
+                "trace_id",
+                trace_id.to_hex(),
+                "expected a valid (non-zero) trace id",
+            ));
+        }
+        use crate::model::{KeyValue, now_unix_nanos};
+        let mut r = SpanRecord::new("feedback");
+        r.trace_id = trace_id;
+        r.parent_span_id = parent;
+        r.start_unix_nanos = now_unix_nanos();
+        r.end_unix_nanos = r.start_unix_nanos;
+        r.attributes
+            .push(KeyValue::new("gen_ai.evaluation.name", "user_feedback"));
+        r.attributes
+            .push(KeyValue::new("gen_ai.evaluation.score.value", score));
+        if let Some(l) = label {
+            r.attributes
+                .push(KeyValue::new("gen_ai.evaluation.score.label", l));
+        }
+        if let Some(c) = comment {
+            r.attributes
+                .push(KeyValue::new("gen_ai.evaluation.explanation", c));
+        }
+        Ok(self.record(r))
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         let p = self.inner.pipeline.load();
@@ -472,6 +519,11 @@ impl Tracer {
             .lock()
             .map(|e| e.clone())
             .unwrap_or_default();
+        s.tail = p
+            .tail
+            .lock()
+            .ok()
+            .and_then(|t| t.as_ref().map(|t| t.stats()));
         let inherited = self.inner.fork_inherited.load(Relaxed);
         if inherited > 0 {
             for (k, v) in s.dropped.iter_mut() {

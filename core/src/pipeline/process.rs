@@ -12,9 +12,11 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::stats::Counters;
 use crate::config::Config;
+use crate::cost::{self, CallCost, PriceTable};
 use crate::export::ExportBatch;
 use crate::limits;
-use crate::model::SpanRecord;
+use crate::model::{KeyValue, SpanRecord};
+use crate::semconv::keys;
 use crate::semconv::{self, MapOptions};
 
 /// Bytes of request framing around the spans (resource, scope, tags).
@@ -26,6 +28,7 @@ pub(crate) struct Processor {
     opts: MapOptions,
     limits: crate::config::Limits,
     signals: crate::signals::SignalConfig,
+    prices: std::borrow::Cow<'static, PriceTable>,
     max_batch_bytes: usize,
 }
 
@@ -39,6 +42,10 @@ impl Processor {
             },
             limits: config.limits.clone(),
             signals: config.signals.clone(),
+            prices: match &config.price_overrides {
+                Some(o) => std::borrow::Cow::Owned(PriceTable::builtin().with_overrides(&o.0)),
+                None => std::borrow::Cow::Borrowed(PriceTable::builtin()),
+            },
             max_batch_bytes: config.batch.max_batch_bytes,
         }
     }
@@ -57,6 +64,38 @@ impl Processor {
         }
     }
 
+    /// Token estimates when the provider sent no usage, then cost.
+    fn enrich(&self, r: &mut SpanRecord, counters: &Counters) {
+        let Some(call) = r.llm.as_deref_mut() else {
+            return;
+        };
+        if !call.operation.is_inference() {
+            return;
+        }
+        if call.usage.is_empty()
+            && call.error.is_none()
+            && let Some(u) = cost::estimate_usage(call)
+        {
+            call.usage = u;
+        }
+        match self.prices.price_call(call) {
+            CallCost::Priced(c) => {
+                r.attributes
+                    .push(KeyValue::new(keys::TOKENTRACE_COST_INPUT_USD, c.input_usd));
+                r.attributes.push(KeyValue::new(
+                    keys::TOKENTRACE_COST_OUTPUT_USD,
+                    c.output_usd,
+                ));
+                r.attributes
+                    .push(KeyValue::new(keys::TOKENTRACE_COST_TOTAL_USD, c.total_usd));
+            }
+            CallCost::UnknownModel => {
+                counters.cost_unknown_model.fetch_add(1, Relaxed);
+            }
+            CallCost::NoUsage => {}
+        }
+    }
+
     /// Maps `records` into one or more batches under the byte budget.
     pub fn process(&self, records: Vec<SpanRecord>, counters: &Counters) -> Vec<ExportBatch> {
         let budget = self.max_batch_bytes.saturating_sub(FRAMING_BYTES).max(1);
@@ -71,6 +110,7 @@ impl Processor {
                 }
                 r.llm = Some(Box::new(call));
             }
+            self.enrich(&mut r, counters);
             crate::signals::annotate(&mut r, &self.signals);
             let applied = limits::apply(&mut r, &self.limits);
             if applied.attributes_dropped > 0 {

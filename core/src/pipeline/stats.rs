@@ -86,6 +86,8 @@ pub struct Stats {
     pub events_dropped: u64,
     /// Panics caught in the worker (each followed by a restart).
     pub worker_panics: u64,
+    /// Model calls left without cost because their model has no price.
+    pub cost_unknown_model: u64,
     /// Records accepted but not yet exported, failed or dropped.
     pub pending: u64,
     pub queue_len: u64,
@@ -122,6 +124,7 @@ pub(crate) struct Counters {
     pub attributes_truncated: AtomicU64,
     pub events_dropped: AtomicU64,
     pub worker_panics: AtomicU64,
+    pub cost_unknown_model: AtomicU64,
 }
 
 impl Counters {
@@ -158,6 +161,7 @@ impl Counters {
             attributes_truncated: self.attributes_truncated.load(Relaxed),
             events_dropped: self.events_dropped.load(Relaxed),
             worker_panics: self.worker_panics.load(Relaxed),
+            cost_unknown_model: self.cost_unknown_model.load(Relaxed),
             pending: enqueued.saturating_sub(settled),
             queue_len: 0,
             queue_bytes: 0,

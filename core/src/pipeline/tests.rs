@@ -329,3 +329,122 @@ fn odd_values_never_panic() {
     assert_eq!(s.attr("huge").unwrap().as_str().unwrap().len(), 1024);
     assert_eq!(t.stats().attributes_truncated, 2);
 }
+
+#[test]
+fn cost_is_attached_unknown_models_counted_and_missing_usage_estimated() {
+    let t = Tracer::new(base().build().unwrap()).unwrap();
+    t.record(llm_span()); // gpt-4o-mini, 12 in / 3 out
+    let mut unknown = llm_span();
+    if let Some(c) = unknown.llm.as_mut() {
+        c.request_model = Some("my-private-model".into());
+        c.response_model = None;
+    }
+    t.record(unknown);
+    let mut no_usage = llm_span();
+    if let Some(c) = no_usage.llm.as_mut() {
+        c.usage = Usage::default();
+    }
+    t.record(no_usage);
+    t.flush(Duration::from_secs(5)).unwrap();
+    let spans = t.memory_spans();
+    let priced = &spans[0];
+    let total = priced
+        .attr("tokentrace.cost.total_usd")
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    // gpt-4o-mini: $0.15 / M input, $0.60 / M output.
+    assert!(
+        (total - (12.0 * 0.15 + 3.0 * 0.60) / 1e6).abs() < 1e-12,
+        "{total}"
+    );
+    assert!(
+        spans[1].attr("tokentrace.cost.total_usd").is_none(),
+        "never a guess"
+    );
+    assert_eq!(t.stats().cost_unknown_model, 1);
+    let est = &spans[2];
+    assert_eq!(est.attr("tokentrace.usage.estimated").unwrap(), true);
+    assert!(
+        est.attr("gen_ai.usage.input_tokens")
+            .unwrap()
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    assert!(est.attr("tokentrace.cost.total_usd").is_some());
+}
+
+#[test]
+fn tail_sampling_keeps_error_traces_whole_and_counts_decisions() {
+    let cfg = base()
+        .with_tail_sampling(crate::sample::TailConfig {
+            keep_ratio: 0.0,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let t = Tracer::new(cfg).unwrap();
+    for i in 0..20 {
+        let root = SpanRecord::new(format!("root-{i}"));
+        let mut child = llm_span();
+        child.trace_id = root.trace_id;
+        child.parent_span_id = Some(root.span_id);
+        if i % 5 == 0 {
+            child.status = Status::error("boom");
+        }
+        t.record(child);
+        t.record(root);
+    }
+    t.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(t.memory_spans().len(), 8, "4 error traces × 2 spans");
+    let s = t.stats();
+    assert_eq!(s.dropped(DropReason::TailSampled), 32);
+    assert_eq!(s.pending, 0);
+    let tail = s.tail.unwrap();
+    assert!(tail.decisions.contains(&("kept_error", 4)));
+    assert!(tail.decisions.contains(&("dropped", 16)));
+}
+
+#[test]
+fn feedback_joins_its_trace_and_rescues_it_from_tail_sampling() {
+    let cfg = base()
+        .with_tail_sampling(crate::sample::TailConfig {
+            keep_ratio: 0.0,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let t = Tracer::new(cfg).unwrap();
+    let root = SpanRecord::new("answer");
+    let trace = root.trace_id;
+    let mut child = llm_span();
+    child.trace_id = trace;
+    child.parent_span_id = Some(root.span_id);
+    t.record(child);
+    assert!(
+        t.feedback(
+            trace,
+            Some(root.span_id),
+            0.1,
+            Some("bad"),
+            Some("wrong city")
+        )
+        .unwrap()
+    );
+    t.record(root);
+    t.flush(Duration::from_secs(5)).unwrap();
+    let spans = t.memory_spans();
+    assert_eq!(spans.len(), 3);
+    let fb = spans.iter().find(|s| s.name == "feedback").unwrap();
+    assert_eq!(fb.trace_id, trace.to_hex());
+    assert_eq!(fb.attr("gen_ai.evaluation.score.value").unwrap(), 0.1);
+    assert_eq!(fb.attr("gen_ai.evaluation.score.label").unwrap(), "bad");
+    assert!(t.feedback(trace, None, f64::NAN, None, None).is_err());
+    assert_eq!(
+        t.feedback(TraceId::INVALID, None, 1.0, None, None)
+            .unwrap_err()
+            .field,
+        "trace_id"
+    );
+}
