@@ -12,6 +12,9 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 
 /// Exports one span named `chat` through `exporter` and shuts the provider down.
 fn export_one(exporter: impl FnOnce() -> SpanExporter) {
+    // In a workspace build reqwest is compiled with core's `rustls-no-provider`
+    // feature, so a crypto provider must be installed before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
