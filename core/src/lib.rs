@@ -21,6 +21,7 @@ pub mod diag;
 pub mod error;
 pub mod export;
 pub mod limits;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod providers;

@@ -295,8 +295,12 @@ mod providers {
         );
         ex.stream_incomplete = true;
         let c = parse_exchange(&ex);
+        assert_eq!(
+            c.output_messages[0].finish_reason.as_deref(),
+            Some("error"),
+            "a cut stream did not stop"
+        );
         assert_eq!(text_of(&c.output_messages[0]), "Bonjour!");
-        assert_eq!(c.output_messages[0].finish_reason, None);
         assert!(c.finish_reasons.is_empty());
         assert!(c.usage.is_empty());
         assert_eq!(c.response_model.as_deref(), Some("o4-mini-2025-04-16"));

@@ -106,6 +106,8 @@ impl ExporterKind {
 pub struct OtlpConfig {
     /// For HTTP: the full traces URL (`.../v1/traces`). For gRPC: the base URL.
     pub endpoint: String,
+    /// For HTTP: the full metrics URL (`.../v1/metrics`). For gRPC: the base URL.
+    pub metrics_endpoint: String,
     pub protocol: Protocol,
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
@@ -181,6 +183,10 @@ pub struct Config {
     pub signals: crate::signals::SignalConfig,
     /// Prices added to / overriding the built-in table.
     pub price_overrides: Option<PriceOverrides>,
+    /// GenAI client metrics over OTLP (`OTEL_METRICS_EXPORTER=none` turns them off).
+    pub metrics: bool,
+    /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`).
+    pub metric_export_interval: Duration,
     /// Warnings about ignored environment values, for bindings to surface.
     pub warnings: Vec<String>,
 }
@@ -238,6 +244,8 @@ pub struct ConfigBuilder {
     signals: Option<crate::signals::SignalConfig>,
     prices_file: Option<PathBuf>,
     price_overrides: Option<crate::cost::PriceTable>,
+    metrics: Option<bool>,
+    metric_export_interval: Option<Duration>,
 }
 
 macro_rules! setter {
@@ -309,6 +317,10 @@ impl ConfigBuilder {
         with_event_count_limit, event_count_limit, usize);
     setter!(/// `TOKENTRACE_CAPTURE_CONTENT` / `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`
         with_capture_content, capture_content, bool);
+    setter!(/// GenAI client metrics on/off (`OTEL_METRICS_EXPORTER=none`, `TOKENTRACE_METRICS`)
+        with_metrics, metrics, bool);
+    setter!(/// `OTEL_METRIC_EXPORT_INTERVAL`
+        with_metric_export_interval, metric_export_interval, Duration);
 
     /// Headers as pairs.
     pub fn with_headers<K: Into<String>, V: Into<String>>(
@@ -424,6 +436,8 @@ fn default_config() -> Config {
         tail: None,
         signals: crate::signals::SignalConfig::default(),
         price_overrides: None,
+        metrics: true,
+        metric_export_interval: METRIC_EXPORT_INTERVAL_DEFAULT,
         warnings: Vec::new(),
     }
 }
@@ -628,20 +642,36 @@ fn resolve(
             }
         },
     )?;
-    let otlp = exporters.contains(&ExporterKind::Otlp).then(|| OtlpConfig {
-        endpoint: endpoint_configured.clone().unwrap_or_else(|| {
-            let base = if protocol == Protocol::Grpc {
-                OTLP_GRPC_ENDPOINT_DEFAULT
-            } else {
-                OTLP_HTTP_ENDPOINT_DEFAULT
-            };
-            parse_endpoint(base, protocol, true).unwrap_or_else(|_| base.to_string())
-        }),
-        protocol,
-        headers,
-        timeout,
-        compression,
+    let traces_endpoint = endpoint_configured.clone().unwrap_or_else(|| {
+        let base = if protocol == Protocol::Grpc {
+            OTLP_GRPC_ENDPOINT_DEFAULT
+        } else {
+            OTLP_HTTP_ENDPOINT_DEFAULT
+        };
+        parse_endpoint(base, protocol, true).unwrap_or_else(|_| base.to_string())
     });
+    // Metrics go beside traces: `/v1/metrics` next to `/v1/traces`, unless
+    // OTEL_EXPORTER_OTLP_METRICS_ENDPOINT says otherwise.
+    let metrics_endpoint = match e1(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
+        .and_then(|(k, v)| parse_or_warn(k, v, w, |v| parse_endpoint(v, protocol, false)))
+    {
+        Some(m) => m,
+        None if protocol == Protocol::Grpc => traces_endpoint.clone(),
+        None => match traces_endpoint.strip_suffix("/v1/traces") {
+            Some(base) => format!("{base}/v1/metrics"),
+            None => traces_endpoint.clone(),
+        },
+    };
+    let otlp = exporters
+        .contains(&ExporterKind::Otlp)
+        .then_some(OtlpConfig {
+            endpoint: traces_endpoint,
+            metrics_endpoint,
+            protocol,
+            headers,
+            timeout,
+            compression,
+        });
 
     let store = StoreConfig {
         dir: b
@@ -870,6 +900,24 @@ fn resolve(
         tail,
         signals: b.signals.clone().unwrap_or_default(),
         price_overrides: prices.map(|p| PriceOverrides(std::sync::Arc::new(p))),
+        metrics: match b.metrics {
+            Some(m) => m,
+            None => {
+                let otel_off =
+                    e1(OTEL_METRICS_EXPORTER).is_some_and(|(_, v)| v.eq_ignore_ascii_case("none"));
+                let tt =
+                    e1(TOKENTRACE_METRICS).and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool));
+                tt.unwrap_or(!otel_off)
+            }
+        },
+        metric_export_interval: pick(
+            b.metric_export_interval
+                .map(|d| positive_duration("metric_export_interval", d)),
+            e1(OTEL_METRIC_EXPORT_INTERVAL),
+            w,
+            parse_millis,
+            || METRIC_EXPORT_INTERVAL_DEFAULT,
+        )?,
         warnings: Vec::new(),
     })
 }

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{Map, Value as Json};
@@ -137,6 +138,8 @@ fn finished(s: &Span, resource: &Map<String, Json>) -> FinishedSpan {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     spans: Mutex<VecDeque<FinishedSpan>>,
+    /// The latest metrics export (cumulative, so the latest is complete).
+    metrics: Mutex<Option<ExportMetricsServiceRequest>>,
 }
 
 impl MemoryStore {
@@ -151,6 +154,13 @@ impl MemoryStore {
         if let Ok(mut s) = self.spans.lock() {
             s.clear();
         }
+        if let Ok(mut m) = self.metrics.lock() {
+            *m = None;
+        }
+    }
+
+    pub fn metrics(&self) -> Option<ExportMetricsServiceRequest> {
+        self.metrics.lock().ok().and_then(|m| m.clone())
     }
 
     fn push_batch(&self, batch: &ExportBatch) {
@@ -193,5 +203,18 @@ impl SpanExporter for MemoryExporter {
             self.store.push_batch(batch);
             ExportResult::ok()
         })
+    }
+
+    fn export_metrics<'a>(
+        &'a self,
+        req: &'a ExportMetricsServiceRequest,
+        _ctx: ExportContext,
+    ) -> Option<BoxFuture<'a, ExportResult>> {
+        Some(Box::pin(async move {
+            if let Ok(mut m) = self.store.metrics.lock() {
+                *m = Some(req.clone());
+            }
+            ExportResult::ok()
+        }))
     }
 }

@@ -14,6 +14,7 @@ pub mod retry;
 use std::future::Future;
 use std::pin::Pin;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::time::Instant;
 
@@ -76,4 +77,14 @@ pub trait SpanExporter: Send + Sync {
         batch: &'a ExportBatch,
         ctx: ExportContext,
     ) -> BoxFuture<'a, ExportResult>;
+
+    /// Sends GenAI client metrics; `None` when this exporter has no metrics
+    /// channel (the local store and the console keep spans only).
+    fn export_metrics<'a>(
+        &'a self,
+        _req: &'a ExportMetricsServiceRequest,
+        _ctx: ExportContext,
+    ) -> Option<BoxFuture<'a, ExportResult>> {
+        None
+    }
 }

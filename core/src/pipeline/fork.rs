@@ -86,7 +86,10 @@ impl Tracer {
         if self.inner.epoch.load(SeqCst) == epoch {
             return;
         }
-        let fresh = Arc::new(Pipeline::new(&self.inner.shared.config));
+        let fresh = Arc::new(Pipeline::new(
+            &self.inner.shared.config,
+            self.inner.shared.metrics,
+        ));
         let old = self.inner.pipeline.swap(fresh);
         // Inherited records belong to the parent, which exports them: count,
         // never export. A shutdown in the parent is not inherited.

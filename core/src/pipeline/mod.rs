@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     pub config: Config,
     pub sdk_language: String,
     pub exporter_factories: Vec<Arc<dyn ExporterFactory>>,
+    /// Whether metrics are aggregated (on, and an exporter can send them).
+    pub metrics: bool,
 }
 
 /// One generation of queue + worker. A forked child gets a fresh one.
@@ -93,10 +95,15 @@ pub(crate) struct Pipeline {
     /// Tail sampler state; lives here (not on the worker's stack) so it
     /// survives worker restarts around a fork.
     pub tail: Mutex<Option<crate::sample::tail::TailSampler>>,
+    /// GenAI client metrics (when on and an exporter can send them).
+    pub metrics: Mutex<Option<crate::metrics::Aggregator>>,
+    /// Flushes ask for a metrics export; the worker reports the last one done.
+    pub metrics_flush_req: AtomicU64,
+    pub metrics_flush_done: AtomicU64,
 }
 
 impl Pipeline {
-    fn new(config: &Config) -> Self {
+    fn new(config: &Config, metrics: bool) -> Self {
         Pipeline {
             queue: RecordQueue::new(config.batch.max_queue_size, config.batch.max_queue_bytes),
             counters: Counters::default(),
@@ -114,6 +121,9 @@ impl Pipeline {
             done: Condvar::new(),
             exporter_stats: Mutex::new(Vec::new()),
             batch_size: config.batch.max_export_batch_size,
+            metrics: Mutex::new(metrics.then(crate::metrics::Aggregator::new)),
+            metrics_flush_req: AtomicU64::new(0),
+            metrics_flush_done: AtomicU64::new(0),
             tail: Mutex::new(
                 config
                     .tail
@@ -291,12 +301,19 @@ impl Tracer {
                 }
             }
         }
+        let metrics = config.metrics
+            && (!extra.is_empty()
+                || config
+                    .exporters
+                    .iter()
+                    .any(|k| matches!(k, ExporterKind::Otlp | ExporterKind::Memory)));
         factories.extend(extra);
-        let pipeline = Pipeline::new(&config);
+        let pipeline = Pipeline::new(&config, metrics);
         let shared = Arc::new(Shared {
             config,
             sdk_language: sdk_language.to_string(),
             exporter_factories: factories,
+            metrics,
         });
         Ok(Tracer {
             inner: Arc::new(Inner {
@@ -408,10 +425,18 @@ impl Tracer {
             return Err(LifecycleError::AlreadyShutdown);
         }
         let target = p.counters.enqueued.load(SeqCst);
+        let metrics_req = if self.inner.shared.metrics {
+            p.metrics_flush_req.fetch_add(1, SeqCst) + 1
+        } else {
+            0
+        };
         p.flush_target.fetch_max(target, SeqCst);
         self.ensure_worker(&p);
         p.wake();
-        let ok = p.wait_until(deadline, |p, _| p.counters.settled.load(SeqCst) >= target);
+        let ok = p.wait_until(deadline, |p, _| {
+            p.counters.settled.load(SeqCst) >= target
+                && p.metrics_flush_done.load(SeqCst) >= metrics_req
+        });
         if ok {
             Ok(())
         } else {
@@ -533,6 +558,14 @@ impl Tracer {
             }
         }
         s
+    }
+
+    /// The latest GenAI metrics export seen by the memory exporter.
+    pub fn memory_metrics(
+        &self,
+    ) -> Option<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest>
+    {
+        self.inner.memory.metrics()
     }
 
     /// Spans exported by the memory exporter (`exporter = memory`).

@@ -23,8 +23,8 @@ use crate::semconv::{self, MapOptions};
 const FRAMING_BYTES: usize = 4096;
 
 pub(crate) struct Processor {
-    resource: Resource,
-    scope: InstrumentationScope,
+    pub resource: Resource,
+    pub scope: InstrumentationScope,
     opts: MapOptions,
     limits: crate::config::Limits,
     signals: crate::signals::SignalConfig,
@@ -97,7 +97,12 @@ impl Processor {
     }
 
     /// Maps `records` into one or more batches under the byte budget.
-    pub fn process(&self, records: Vec<SpanRecord>, counters: &Counters) -> Vec<ExportBatch> {
+    pub fn process(
+        &self,
+        records: Vec<SpanRecord>,
+        counters: &Counters,
+        mut metrics: Option<&mut crate::metrics::Aggregator>,
+    ) -> Vec<ExportBatch> {
         let budget = self.max_batch_bytes.saturating_sub(FRAMING_BYTES).max(1);
         let mut batches = Vec::new();
         let mut spans: Vec<Span> = Vec::with_capacity(records.len());
@@ -112,6 +117,9 @@ impl Processor {
             }
             self.enrich(&mut r, counters);
             crate::signals::annotate(&mut r, &self.signals);
+            if let Some(m) = metrics.as_deref_mut() {
+                m.record(&r);
+            }
             let applied = limits::apply(&mut r, &self.limits);
             if applied.attributes_dropped > 0 {
                 counters

@@ -88,6 +88,9 @@ pub struct Stats {
     pub worker_panics: u64,
     /// Model calls left without cost because their model has no price.
     pub cost_unknown_model: u64,
+    /// Metrics exports that succeeded / failed.
+    pub metric_exports: u64,
+    pub metric_export_failures: u64,
     /// Records accepted but not yet exported, failed or dropped.
     pub pending: u64,
     pub queue_len: u64,
@@ -125,6 +128,8 @@ pub(crate) struct Counters {
     pub events_dropped: AtomicU64,
     pub worker_panics: AtomicU64,
     pub cost_unknown_model: AtomicU64,
+    pub metric_exports: AtomicU64,
+    pub metric_export_failures: AtomicU64,
 }
 
 impl Counters {
@@ -162,6 +167,8 @@ impl Counters {
             events_dropped: self.events_dropped.load(Relaxed),
             worker_panics: self.worker_panics.load(Relaxed),
             cost_unknown_model: self.cost_unknown_model.load(Relaxed),
+            metric_exports: self.metric_exports.load(Relaxed),
+            metric_export_failures: self.metric_export_failures.load(Relaxed),
             pending: enqueued.saturating_sub(settled),
             queue_len: 0,
             queue_bytes: 0,

@@ -448,3 +448,55 @@ fn feedback_joins_its_trace_and_rescues_it_from_tail_sampling() {
         "trace_id"
     );
 }
+
+#[test]
+fn genai_metrics_are_exported_on_flush() {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let t = Tracer::new(base().build().unwrap()).unwrap();
+    let mut a = llm_span();
+    a.attributes.push(KeyValue::new("feature.name", "qa"));
+    t.record(a.clone());
+    t.record(a);
+    t.flush(Duration::from_secs(5)).unwrap();
+    let req = t.memory_metrics().expect("metrics exported by flush");
+    let metrics = &req.resource_metrics[0].scope_metrics[0].metrics;
+    let tokens = metrics
+        .iter()
+        .find(|m| m.name == "gen_ai.client.token.usage")
+        .unwrap();
+    let Some(Data::Histogram(h)) = &tokens.data else {
+        panic!()
+    };
+    let input = h
+        .data_points
+        .iter()
+        .find(|p| {
+            p.attributes.iter().any(|kv| {
+                kv.key == "gen_ai.token.type" && format!("{:?}", kv.value).contains("input")
+            })
+        })
+        .unwrap();
+    assert_eq!((input.count, input.sum), (2, Some(24.0)));
+    assert!(input.attributes.iter().any(|kv| kv.key == "feature.name"));
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m.name == "gen_ai.client.operation.duration")
+    );
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m.name == "gen_ai.client.operation.time_to_first_chunk")
+    );
+    assert!(metrics.iter().any(|m| m.name == "tokentrace.client.cost"));
+    assert!(t.stats().metric_exports >= 1);
+    assert_eq!(
+        req.resource_metrics[0]
+            .resource
+            .as_ref()
+            .unwrap()
+            .attributes[0]
+            .key,
+        "service.name"
+    );
+}

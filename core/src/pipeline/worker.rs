@@ -118,6 +118,8 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
     let batch_size = shared.config.batch.max_export_batch_size;
     let delay = shared.config.batch.schedule_delay;
     let mut last_export = Instant::now();
+    let mut last_metrics = Instant::now();
+    let metrics_interval = shared.config.metric_export_interval;
 
     // Batches interrupted by a pause (fork) go first, once.
     let carried: Vec<ExportBatch> = p
@@ -162,6 +164,12 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
                 return exit;
             }
             last_export = Instant::now();
+            if shared.metrics && last_metrics.elapsed() >= metrics_interval {
+                if let Some(exit) = export_metrics(shared, p, &exporters, &processor).await {
+                    return exit;
+                }
+                last_metrics = Instant::now();
+            }
             continue;
         }
         // Traces held by the tail sampler: decide them all on flush and
@@ -172,6 +180,20 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
                 return exit;
             }
             continue;
+        }
+        // Metrics: on a flush (once its spans are out), on shutdown, and
+        // every export interval.
+        if shared.metrics {
+            let requested = p.metrics_flush_req.load(SeqCst);
+            let asked = requested > p.metrics_flush_done.load(SeqCst);
+            if asked || shutting || last_metrics.elapsed() >= metrics_interval {
+                if let Some(exit) = export_metrics(shared, p, &exporters, &processor).await {
+                    return exit;
+                }
+                last_metrics = Instant::now();
+                p.metrics_flush_done.fetch_max(requested, SeqCst);
+                p.notify_done();
+            }
         }
         if shutting {
             p.notify_done();
@@ -270,9 +292,67 @@ async fn export_records(
         p.notify_done();
         return None;
     }
-    for batch in processor.process(records, &p.counters) {
+    let batches = {
+        let mut metrics = p.metrics.lock().ok();
+        let agg = metrics.as_mut().and_then(|m| m.as_mut());
+        processor.process(records, &p.counters, agg)
+    };
+    for batch in batches {
         if let Some(exit) = export_batch(shared, p, exporters, batch).await {
             return Some(exit);
+        }
+    }
+    None
+}
+
+/// Sends the cumulative metrics to every exporter that takes them.
+async fn export_metrics(
+    shared: &Shared,
+    p: &Pipeline,
+    exporters: &[Arc<dyn SpanExporter>],
+    processor: &Processor,
+) -> Option<Exit> {
+    let req = {
+        let Ok(mut m) = p.metrics.lock() else {
+            return None;
+        };
+        m.as_mut()?.export(&processor.resource, &processor.scope)?
+    };
+    let mut deadline = Instant::now() + shared.config.batch.retry_max_elapsed;
+    if let Some(d) = p.shutdown_deadline() {
+        deadline = deadline.min(Instant::from_std(d));
+    }
+    let ctx = ExportContext { deadline };
+    let futs: Vec<_> = exporters
+        .iter()
+        .filter_map(|e| e.export_metrics(&req, ctx))
+        .collect();
+    let results = tokio::select! {
+        r = join_all(futs) => r,
+        _ = cancelled(p) => {
+            // Cumulative: the next export carries everything again.
+            if let Ok(mut m) = p.metrics.lock()
+                && let Some(m) = m.as_mut()
+            {
+                m.mark_dirty();
+            }
+            return Some(if p.pause.load(SeqCst) { Exit::Paused } else { Exit::Shutdown });
+        }
+    };
+    for r in results {
+        match r.outcome {
+            ExportOutcome::Success { .. } => {
+                p.counters.metric_exports.fetch_add(1, Relaxed);
+            }
+            ExportOutcome::Failed { error } => {
+                p.counters.metric_export_failures.fetch_add(1, Relaxed);
+                crate::diag::warn_once(
+                    "Exporter.MetricsFailed",
+                    &format!(
+                        "metrics export failed: {error} (further failures are counted in stats)"
+                    ),
+                );
+            }
         }
     }
     None

@@ -52,7 +52,11 @@ pub fn parse_exchange(ex: &Exchange) -> LlmCall {
     if ex.stream_incomplete {
         // A cut stream did not "stop": say so rather than let the output
         // message default to a normal finish.
-        for m in call.output_messages.iter_mut().filter(|m| m.finish_reason.is_none()) {
+        for m in call
+            .output_messages
+            .iter_mut()
+            .filter(|m| m.finish_reason.is_none())
+        {
             m.finish_reason = Some("error".into());
         }
     }

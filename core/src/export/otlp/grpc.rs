@@ -3,6 +3,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
@@ -21,6 +23,7 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct GrpcExporter {
     client: TraceServiceClient<Channel>,
+    metrics: MetricsServiceClient<Channel>,
     metadata: MetadataMap,
     endpoint: String,
     timeout: Duration,
@@ -42,9 +45,12 @@ impl GrpcExporter {
         }
         let channel = endpoint.connect_lazy();
         let mut client =
-            TraceServiceClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
+            TraceServiceClient::new(channel.clone()).max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let mut metrics =
+            MetricsServiceClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
         if cfg.compression == Compression::Gzip {
             client = client.send_compressed(CompressionEncoding::Gzip);
+            metrics = metrics.send_compressed(CompressionEncoding::Gzip);
         }
         let mut metadata = MetadataMap::new();
         for (k, v) in &cfg.headers {
@@ -56,25 +62,24 @@ impl GrpcExporter {
         }
         Ok(GrpcExporter {
             client,
+            metrics,
             metadata,
             endpoint: cfg.endpoint.clone(),
             timeout: cfg.timeout,
         })
     }
 
-    async fn send(&self, batch: &ExportBatch, ctx: ExportContext) -> ExportResult {
+    /// Runs `attempt` with the OTLP retry rules; it returns the number of
+    /// items a partial success rejected.
+    async fn with_retries<F, Fut>(&self, ctx: ExportContext, mut attempt_fn: F) -> ExportResult
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<u64, tonic::Status>>,
+    {
         let mut attempt = 0u32;
         loop {
-            let mut req = tonic::Request::new(batch.request.clone());
-            *req.metadata_mut() = self.metadata.clone();
-            req.set_timeout(self.timeout);
-            let mut client = self.client.clone();
-            let status = match client.export(req).await {
-                Ok(resp) => {
-                    let rejected = resp
-                        .into_inner()
-                        .partial_success
-                        .map_or(0, |p| p.rejected_spans.max(0) as u64);
+            let status = match attempt_fn().await {
+                Ok(rejected) => {
                     return ExportResult {
                         outcome: ExportOutcome::Success { rejected },
                         retries: attempt,
@@ -107,6 +112,47 @@ impl GrpcExporter {
             }
         }
     }
+
+    fn request<T>(&self, msg: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(msg);
+        *req.metadata_mut() = self.metadata.clone();
+        req.set_timeout(self.timeout);
+        req
+    }
+
+    async fn send(&self, batch: &ExportBatch, ctx: ExportContext) -> ExportResult {
+        self.with_retries(ctx, || {
+            let mut client = self.client.clone();
+            let req = self.request(batch.request.clone());
+            async move {
+                let resp = client.export(req).await?;
+                Ok(resp
+                    .into_inner()
+                    .partial_success
+                    .map_or(0, |p| p.rejected_spans.max(0) as u64))
+            }
+        })
+        .await
+    }
+
+    async fn send_metrics(
+        &self,
+        msg: &ExportMetricsServiceRequest,
+        ctx: ExportContext,
+    ) -> ExportResult {
+        self.with_retries(ctx, || {
+            let mut client = self.metrics.clone();
+            let req = self.request(msg.clone());
+            async move {
+                let resp = client.export(req).await?;
+                Ok(resp
+                    .into_inner()
+                    .partial_success
+                    .map_or(0, |p| p.rejected_data_points.max(0) as u64))
+            }
+        })
+        .await
+    }
 }
 
 impl SpanExporter for GrpcExporter {
@@ -120,5 +166,13 @@ impl SpanExporter for GrpcExporter {
         ctx: ExportContext,
     ) -> BoxFuture<'a, ExportResult> {
         Box::pin(self.send(batch, ctx))
+    }
+
+    fn export_metrics<'a>(
+        &'a self,
+        req: &'a ExportMetricsServiceRequest,
+        ctx: ExportContext,
+    ) -> Option<BoxFuture<'a, ExportResult>> {
+        Some(Box::pin(self.send_metrics(req, ctx)))
     }
 }

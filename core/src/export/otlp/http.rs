@@ -4,6 +4,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use reqwest::header::{
@@ -19,6 +22,7 @@ use crate::export::{
 pub struct HttpExporter {
     client: reqwest::Client,
     url: String,
+    metrics_url: String,
     json: bool,
     gzip: bool,
 }
@@ -60,16 +64,17 @@ impl HttpExporter {
         Ok(HttpExporter {
             client,
             url: cfg.endpoint.clone(),
+            metrics_url: cfg.metrics_endpoint.clone(),
             json,
             gzip,
         })
     }
 
-    fn body(&self, batch: &ExportBatch) -> Result<Bytes, String> {
+    fn body<M: Message + serde::Serialize>(&self, msg: &M) -> Result<Bytes, String> {
         let raw = if self.json {
-            serde_json::to_vec(&batch.request).map_err(|e| format!("JSON encoding failed: {e}"))?
+            serde_json::to_vec(msg).map_err(|e| format!("JSON encoding failed: {e}"))?
         } else {
-            batch.request.encode_to_vec()
+            msg.encode_to_vec()
         };
         if !self.gzip {
             return Ok(Bytes::from(raw));
@@ -82,19 +87,26 @@ impl HttpExporter {
         enc.finish().map(Bytes::from).map_err(|e| e.to_string())
     }
 
-    async fn send(&self, batch: &ExportBatch, ctx: ExportContext) -> ExportResult {
-        let body = match self.body(batch) {
+    /// POSTs `msg` to `url` with retries; `rejected` reads partial success.
+    async fn send<M: Message + serde::Serialize>(
+        &self,
+        url: &str,
+        msg: &M,
+        rejected: fn(&[u8], bool) -> u64,
+        ctx: ExportContext,
+    ) -> ExportResult {
+        let body = match self.body(msg) {
             Ok(b) => b,
             Err(e) => return ExportResult::failed(e, 0),
         };
         let mut attempt = 0u32;
         loop {
-            let (retry, error) = match self.client.post(&self.url).body(body.clone()).send().await {
+            let (retry, error) = match self.client.post(url).body(body.clone()).send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if (200..300).contains(&status) {
                         let rejected = match resp.bytes().await {
-                            Ok(b) => rejected_spans(&b, self.json),
+                            Ok(b) => rejected(&b, self.json),
                             Err(_) => 0,
                         };
                         return ExportResult {
@@ -111,7 +123,7 @@ impl HttpExporter {
                     let text: String = text.chars().take(200).collect();
                     (
                         classify_http(status, retry_after.as_deref()),
-                        format!("HTTP {status} from {}: {text}", self.url),
+                        format!("HTTP {status} from {url}: {text}"),
                     )
                 }
                 // Connection refused / reset / timeout: retryable per spec.
@@ -138,6 +150,20 @@ impl HttpExporter {
             }
         }
     }
+}
+
+/// Partial success of a metrics export: data points refused.
+fn rejected_points(body: &[u8], json: bool) -> u64 {
+    if body.is_empty() {
+        return 0;
+    }
+    let resp = if json {
+        serde_json::from_slice::<ExportMetricsServiceResponse>(body).ok()
+    } else {
+        ExportMetricsServiceResponse::decode(body).ok()
+    };
+    resp.and_then(|r| r.partial_success)
+        .map_or(0, |p| p.rejected_data_points.max(0) as u64)
 }
 
 /// Partial success: spans the receiver refused although it answered 2xx.
@@ -168,6 +194,19 @@ impl SpanExporter for HttpExporter {
         batch: &'a ExportBatch,
         ctx: ExportContext,
     ) -> BoxFuture<'a, ExportResult> {
-        Box::pin(self.send(batch, ctx))
+        Box::pin(self.send(&self.url, &batch.request, rejected_spans, ctx))
+    }
+
+    fn export_metrics<'a>(
+        &'a self,
+        req: &'a ExportMetricsServiceRequest,
+        ctx: ExportContext,
+    ) -> Option<BoxFuture<'a, ExportResult>> {
+        Some(Box::pin(self.send(
+            &self.metrics_url,
+            req,
+            rejected_points,
+            ctx,
+        )))
     }
 }
