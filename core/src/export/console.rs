@@ -91,3 +91,46 @@ impl SpanExporter for ConsoleExporter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::semconv::{kv_f64, kv_i64, kv_str};
+    use opentelemetry_proto::tonic::trace::v1::Status;
+
+    #[test]
+    fn one_readable_line() {
+        let s = Span {
+            name: "chat gpt-4o".into(),
+            trace_id: vec![0xab; 16],
+            span_id: vec![0x01; 8],
+            parent_span_id: vec![0x02; 8],
+            start_time_unix_nano: 0,
+            end_time_unix_nano: 1_234_000_000,
+            attributes: vec![
+                kv_str(GEN_AI_RESPONSE_MODEL, "gpt-4o-2024-08-06"),
+                kv_i64(GEN_AI_USAGE_INPUT_TOKENS, 120),
+                kv_i64(GEN_AI_USAGE_OUTPUT_TOKENS, 8),
+                kv_f64(TOKENTRACE_COST_TOTAL_USD, 0.00038),
+                kv_str(ERROR_TYPE, "RateLimitError"),
+            ],
+            status: Some(Status {
+                message: "slow down".into(),
+                code: 2,
+            }),
+            ..Default::default()
+        };
+        let line = format_span(&s);
+        for part in [
+            "chat gpt-4o",
+            "1234.0ms",
+            "model=gpt-4o-2024-08-06",
+            "tokens=120/8",
+            "cost=$0.000380",
+            "parent=0202020202020202",
+            "[ERROR RateLimitError]",
+        ] {
+            assert!(line.contains(part), "{line:?} lacks {part:?}");
+        }
+    }
+}
