@@ -185,6 +185,8 @@ pub struct Config {
     pub price_overrides: Option<PriceOverrides>,
     /// GenAI client metrics over OTLP (`OTEL_METRICS_EXPORTER=none` turns them off).
     pub metrics: bool,
+    /// Attribute conventions (`TOKENTRACE_SEMCONV`).
+    pub semconv: crate::semconv::SemconvMode,
     /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`).
     pub metric_export_interval: Duration,
     /// Warnings about ignored environment values, for bindings to surface.
@@ -246,6 +248,7 @@ pub struct ConfigBuilder {
     price_overrides: Option<crate::cost::PriceTable>,
     metrics: Option<bool>,
     metric_export_interval: Option<Duration>,
+    semconv: Option<String>,
 }
 
 macro_rules! setter {
@@ -321,6 +324,8 @@ impl ConfigBuilder {
         with_metrics, metrics, bool);
     setter!(/// `OTEL_METRIC_EXPORT_INTERVAL`
         with_metric_export_interval, metric_export_interval, Duration);
+    setter!(/// `genai`, `openinference` or `both` (`TOKENTRACE_SEMCONV`)
+        with_semconv, semconv, String);
 
     /// Headers as pairs.
     pub fn with_headers<K: Into<String>, V: Into<String>>(
@@ -438,6 +443,7 @@ fn default_config() -> Config {
         price_overrides: None,
         metrics: true,
         metric_export_interval: METRIC_EXPORT_INTERVAL_DEFAULT,
+        semconv: crate::semconv::SemconvMode::GenAi,
         warnings: Vec::new(),
     }
 }
@@ -917,6 +923,15 @@ fn resolve(
             w,
             parse_millis,
             || METRIC_EXPORT_INTERVAL_DEFAULT,
+        )?,
+        semconv: pick(
+            b.semconv.as_deref().map(|v| {
+                crate::semconv::SemconvMode::parse(v).map_err(|r| ConfigError::new("semconv", v, r))
+            }),
+            e1(TOKENTRACE_SEMCONV),
+            w,
+            crate::semconv::SemconvMode::parse,
+            crate::semconv::SemconvMode::default,
         )?,
         warnings: Vec::new(),
     })

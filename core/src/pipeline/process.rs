@@ -39,6 +39,7 @@ impl Processor {
             scope: semconv::scope(),
             opts: MapOptions {
                 capture_content: config.capture_content,
+                semconv: config.semconv,
             },
             limits: config.limits.clone(),
             signals: config.signals.clone(),

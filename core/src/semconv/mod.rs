@@ -4,6 +4,7 @@
 pub mod gen_ai;
 pub mod keys;
 pub mod messages;
+pub mod openinference;
 
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue as PKeyValue, any_value,
@@ -76,11 +77,45 @@ fn convert_attrs(attrs: &[KeyValue], out: &mut Vec<PKeyValue>) {
     }
 }
 
+/// Which attribute conventions spans carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SemconvMode {
+    /// OpenTelemetry GenAI conventions (`gen_ai.*`).
+    #[default]
+    GenAi,
+    /// OpenInference (`llm.*`, `input.value`...) for Arize Phoenix / AX.
+    OpenInference,
+    /// Both sets on every span.
+    Both,
+}
+
+impl SemconvMode {
+    pub const ACCEPTED: &'static str = "genai, openinference, both";
+
+    pub fn parse(s: &str) -> Result<SemconvMode, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "genai" | "gen_ai" | "otel" => Ok(SemconvMode::GenAi),
+            "openinference" => Ok(SemconvMode::OpenInference),
+            "both" => Ok(SemconvMode::Both),
+            _ => Err(format!("expected one of {}", Self::ACCEPTED)),
+        }
+    }
+
+    fn gen_ai(self) -> bool {
+        self != SemconvMode::OpenInference
+    }
+
+    fn openinference(self) -> bool {
+        self != SemconvMode::GenAi
+    }
+}
+
 /// Options of the mapping.
 #[derive(Debug, Clone, Copy)]
 pub struct MapOptions {
     /// Include prompt / completion / tool text (structure is always kept).
     pub capture_content: bool,
+    pub semconv: SemconvMode,
 }
 
 /// Maps one record. `dropped_attributes` comes from the limits stage.
@@ -97,7 +132,43 @@ pub fn to_proto_span(
         r.name.to_string()
     };
     if let Some(call) = &r.llm {
-        gen_ai::append_attributes(call, opts.capture_content, &mut attributes);
+        if opts.semconv.gen_ai() {
+            gen_ai::append_attributes(call, opts.capture_content, &mut attributes);
+        }
+        if opts.semconv.openinference() {
+            openinference::append_attributes(call, opts.capture_content, &mut attributes);
+        }
+    } else if opts.semconv.openinference() {
+        let declared = r
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_ref() == keys::TOKENTRACE_SPAN_KIND)
+            .and_then(|kv| match &kv.value {
+                Value::Str(s) => Some(s.as_ref()),
+                _ => None,
+            });
+        attributes.push(kv_str(
+            "openinference.span.kind",
+            openinference::span_kind(None, declared),
+        ));
+    }
+    if opts.semconv.openinference() {
+        let cost = |k: &str| {
+            r.attributes
+                .iter()
+                .find(|kv| kv.key.as_ref() == k)
+                .and_then(|kv| match kv.value {
+                    Value::Float(f) => Some(f),
+                    _ => None,
+                })
+        };
+        if let (Some(i), Some(o), Some(t)) = (
+            cost(keys::TOKENTRACE_COST_INPUT_USD),
+            cost(keys::TOKENTRACE_COST_OUTPUT_USD),
+            cost(keys::TOKENTRACE_COST_TOTAL_USD),
+        ) {
+            openinference::cost_attributes(i, o, t, &mut attributes);
+        }
     }
     convert_attrs(&r.attributes, &mut attributes);
     let kind = match r.kind {
