@@ -1,4 +1,5 @@
 //! Scripted answers: a FIFO consumed one per well-formed export request, then a default.
+//! Each signal (traces, metrics) has its own FIFO and default.
 //!
 //! A behaviour names an outcome once and each transport maps it to its own status, so one
 //! script drives the same retry scenario over HTTP and gRPC.
@@ -34,7 +35,8 @@ pub enum Behavior {
     Hang,
     /// Wait, then accept.
     Delay(Duration),
-    /// Keep the data and answer success with `partial_success` set.
+    /// Keep the data and answer success with `partial_success` set (`rejected` is
+    /// `rejected_spans` for traces, `rejected_data_points` for metrics).
     PartialSuccess { rejected: i64, message: String },
 }
 

@@ -1,4 +1,5 @@
-//! What the receiver saw: accepted requests (decoded), and a count of every attempt.
+//! What the receiver saw: accepted requests (decoded), and a count of every attempt, per
+//! signal.
 //!
 //! Failed attempts are counted but not stored, so `spans()` shows what a real collector
 //! would have kept while `attempts()` lets a test assert how often the exporter retried.
@@ -6,9 +7,12 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
+
+use crate::signal::Signal;
 
 /// How a request reached the receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,7 +21,7 @@ pub enum Transport {
     Http,
     /// OTLP/HTTP with an OTLP-JSON body (`application/json`).
     HttpJson,
-    /// OTLP/gRPC (`TraceService/Export`).
+    /// OTLP/gRPC (`TraceService/Export` or `MetricsService/Export`).
     Grpc,
 }
 
@@ -32,9 +36,10 @@ impl Transport {
     }
 }
 
-/// One accepted export request, decoded.
+/// One accepted export request, decoded. `R` is the signal's request type: plain `Received`
+/// is a trace export, [`ReceivedMetrics`] a metrics export.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Received {
+pub struct Received<R = ExportTraceServiceRequest> {
     pub transport: Transport,
     /// Request headers (gRPC: metadata) with lower-case names, in arrival order.
     pub headers: Vec<(String, String)>,
@@ -43,10 +48,13 @@ pub struct Received {
     /// HTTP: body size on the wire (compressed if `gzip`). gRPC: encoded size of the
     /// decoded message (tonic does not expose the framed size).
     pub body_bytes: usize,
-    pub request: ExportTraceServiceRequest,
+    pub request: R,
 }
 
-impl Received {
+/// One accepted metrics export request, decoded.
+pub type ReceivedMetrics = Received<ExportMetricsServiceRequest>;
+
+impl<R> Received<R> {
     /// First value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -54,7 +62,9 @@ impl Received {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
 
+impl Received {
     /// Number of spans in this request.
     pub fn span_count(&self) -> usize {
         count_spans(&self.request)
@@ -110,7 +120,7 @@ impl ReceivedSpan {
     }
 }
 
-fn find_attribute<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
+pub(crate) fn find_attribute<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
     attrs
         .iter()
         .find(|kv| kv.key == key)
@@ -127,14 +137,29 @@ pub(crate) fn count_spans(request: &ExportTraceServiceRequest) -> usize {
         .sum()
 }
 
+/// Everything captured so far; read under the [`Capture`] lock.
 #[derive(Default)]
-struct State {
-    requests: Vec<Received>,
-    spans: usize,
-    attempts: usize,
+pub(crate) struct State {
+    pub(crate) requests: Vec<Received>,
+    pub(crate) spans: usize,
+    pub(crate) attempts: usize,
+    pub(crate) metric_requests: Vec<ReceivedMetrics>,
+    pub(crate) metric_attempts: usize,
 }
 
-/// Shared capture store; a condvar wakes `wait_for_spans` on every accepted request.
+impl State {
+    /// Whether any accepted metrics request carries a metric called `name`.
+    pub(crate) fn has_metric(&self, name: &str) -> bool {
+        self.metric_requests
+            .iter()
+            .flat_map(|r| &r.request.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .any(|m| m.name == name)
+    }
+}
+
+/// Shared capture store; a condvar wakes the `wait_for_*` calls on every change.
 #[derive(Default)]
 pub(crate) struct Capture {
     state: Mutex<State>,
@@ -147,16 +172,31 @@ impl Capture {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn note_attempt(&self) {
-        self.lock().attempts += 1;
+    /// Runs `f` on the current state (under the lock; keep it short).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.lock())
+    }
+
+    pub(crate) fn note_attempt(&self, signal: Signal) {
+        let mut state = self.lock();
+        match signal {
+            Signal::Traces => state.attempts += 1,
+            Signal::Metrics => state.metric_attempts += 1,
+        }
+        drop(state);
         self.changed.notify_all();
     }
 
-    pub(crate) fn record(&self, received: Received) {
+    pub(crate) fn record_traces(&self, received: Received) {
         let mut state = self.lock();
         state.spans += received.span_count();
         state.requests.push(received);
         drop(state);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn record_metrics(&self, received: ReceivedMetrics) {
+        self.lock().metric_requests.push(received);
         self.changed.notify_all();
     }
 
@@ -180,21 +220,26 @@ impl Capture {
         self.lock().attempts
     }
 
+    pub(crate) fn metric_requests(&self) -> Vec<ReceivedMetrics> {
+        self.lock().metric_requests.clone()
+    }
+
+    pub(crate) fn metric_attempts(&self) -> usize {
+        self.lock().metric_attempts
+    }
+
+    /// Forgets both signals' requests and attempt counts.
     pub(crate) fn clear(&self) {
         *self.lock() = State::default();
         self.changed.notify_all();
     }
 
-    /// Blocks until `pred` holds on (spans, attempts) or `timeout` passes.
-    pub(crate) fn wait_until(
-        &self,
-        timeout: Duration,
-        pred: impl Fn(usize, usize) -> bool,
-    ) -> bool {
+    /// Blocks until `pred` holds on the state or `timeout` passes.
+    pub(crate) fn wait_until(&self, timeout: Duration, pred: impl Fn(&State) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock();
         loop {
-            if pred(state.spans, state.attempts) {
+            if pred(&state) {
                 return true;
             }
             let now = Instant::now();

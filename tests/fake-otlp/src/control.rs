@@ -6,10 +6,15 @@
 //! - `GET /control/spans[?session=TOKEN]`: flattened spans, `[{transport, sessionToken,
 //!   resource, scopeName, span}]`; with `session`, only requests whose `x-session-token`
 //!   header equals TOKEN.
-//! - `GET /control/stats`: `{attempts, requests, spans}` (attempts include failed ones).
-//! - `POST /control/script`: a JSON list of behaviours (replaces the queue) or
-//!   `{"queue": [...], "default": {...}}`; see `behavior::BehaviorSpec`.
-//! - `POST /control/reset`: forget everything and go back to accepting.
+//! - `GET /control/metric-requests`: accepted metrics requests, same shape as `requests`.
+//! - `GET /control/metrics[?session=TOKEN][&name=NAME]`: flattened metrics, `[{transport,
+//!   sessionToken, resource, scopeName, metric}]`, optionally only those called NAME.
+//! - `GET /control/stats`: `{attempts, requests, spans, metricAttempts, metricRequests,
+//!   metrics, dataPoints}` (attempts include failed ones).
+//! - `POST /control/script[?signal=metrics]`: a JSON list of behaviours (replaces the queue)
+//!   or `{"queue": [...], "default": {...}}`; see `behavior::BehaviorSpec`. Traces and
+//!   metrics have separate scripts; `signal` defaults to `traces`.
+//! - `POST /control/reset`: forget everything (both signals) and go back to accepting.
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
@@ -17,9 +22,10 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
 use crate::behavior::parse_script;
-use crate::capture::Received;
+use crate::capture::{Received, ReceivedMetrics, State};
 use crate::http::{BodyError, HttpResponse, read_body, text, with_body};
 use crate::server::Shared;
+use crate::signal::Signal;
 
 /// Header the control API groups requests by.
 pub const SESSION_HEADER: &str = "x-session-token";
@@ -28,7 +34,9 @@ const MAX_SCRIPT_BYTES: usize = 1024 * 1024;
 
 pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> HttpResponse {
     let path = req.uri().path().to_owned();
-    let session = req.uri().query().and_then(|q| query_param(q, "session"));
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let session = query_param(&query, "session");
+    let in_session = |token: Option<&str>| session.is_none() || token == session.as_deref();
     match (req.method(), path.as_str()) {
         (&Method::GET, "/control/requests") => {
             let list: Vec<Value> = shared.capture.requests().iter().map(request_json).collect();
@@ -39,34 +47,81 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> HttpRespo
                 .capture
                 .requests()
                 .iter()
-                .filter(|r| session.is_none() || r.header(SESSION_HEADER) == session.as_deref())
+                .filter(|r| in_session(r.header(SESSION_HEADER)))
                 .flat_map(spans_json)
                 .collect();
             json_ok(&Value::Array(list))
         }
-        (&Method::GET, "/control/stats") => json_ok(&json!({
-            "attempts": shared.capture.attempts(),
-            "requests": shared.capture.requests().len(),
-            "spans": shared.capture.span_count(),
-        })),
-        (&Method::POST, "/control/script") => match read_body(req, MAX_SCRIPT_BYTES).await {
-            Ok(body) => match parse_script(&body) {
-                Ok((queue, default)) => {
-                    shared.script.replace(queue, default);
-                    json_ok(&json!({}))
-                }
-                Err(e) => text(StatusCode::BAD_REQUEST, &e.to_string()),
-            },
-            Err(BodyError::TooLarge) => text(StatusCode::PAYLOAD_TOO_LARGE, "script too large"),
-            Err(BodyError::Read(e)) => text(StatusCode::BAD_REQUEST, &e),
-        },
+        (&Method::GET, "/control/metric-requests") => {
+            let list: Vec<Value> = shared
+                .capture
+                .metric_requests()
+                .iter()
+                .map(request_json)
+                .collect();
+            json_ok(&Value::Array(list))
+        }
+        (&Method::GET, "/control/metrics") => {
+            let name = query_param(&query, "name");
+            let list: Vec<Value> = shared
+                .capture
+                .metric_requests()
+                .iter()
+                .filter(|r| in_session(r.header(SESSION_HEADER)))
+                .flat_map(|r| metrics_json(r, name.as_deref()))
+                .collect();
+            json_ok(&Value::Array(list))
+        }
+        (&Method::GET, "/control/stats") => json_ok(&shared.capture.read(stats_json)),
+        (&Method::POST, "/control/script") => {
+            let signal = match query_param(&query, "signal") {
+                None => Signal::Traces,
+                Some(name) => match Signal::from_name(&name) {
+                    Some(signal) => signal,
+                    None => {
+                        let msg = format!("unknown signal {name:?} (traces or metrics)");
+                        return text(StatusCode::BAD_REQUEST, &msg);
+                    }
+                },
+            };
+            script(req, shared, signal).await
+        }
         (&Method::POST, "/control/reset") => {
             shared.capture.clear();
-            shared.script.reset();
+            shared.script(Signal::Traces).reset();
+            shared.script(Signal::Metrics).reset();
             json_ok(&json!({}))
         }
         _ => text(StatusCode::NOT_FOUND, "unknown control endpoint"),
     }
+}
+
+/// `POST /control/script`: replaces `signal`'s queue (and default, when given).
+async fn script(req: Request<Incoming>, shared: &Shared, signal: Signal) -> HttpResponse {
+    match read_body(req, MAX_SCRIPT_BYTES).await {
+        Ok(body) => match parse_script(&body) {
+            Ok((queue, default)) => {
+                shared.script(signal).replace(queue, default);
+                json_ok(&json!({}))
+            }
+            Err(e) => text(StatusCode::BAD_REQUEST, &e.to_string()),
+        },
+        Err(BodyError::TooLarge) => text(StatusCode::PAYLOAD_TOO_LARGE, "script too large"),
+        Err(BodyError::Read(e)) => text(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+fn stats_json(state: &State) -> Value {
+    let metrics = &state.metric_requests;
+    json!({
+        "attempts": state.attempts,
+        "requests": state.requests.len(),
+        "spans": state.spans,
+        "metricAttempts": state.metric_attempts,
+        "metricRequests": metrics.len(),
+        "metrics": metrics.iter().map(ReceivedMetrics::metric_count).sum::<usize>(),
+        "dataPoints": metrics.iter().map(ReceivedMetrics::data_point_count).sum::<usize>(),
+    })
 }
 
 fn json_ok(value: &Value) -> HttpResponse {
@@ -84,7 +139,7 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-fn headers_json(received: &Received) -> Value {
+fn headers_json<R>(received: &Received<R>) -> Value {
     let mut map = Map::new();
     for (k, v) in &received.headers {
         match map.get_mut(k) {
@@ -104,7 +159,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_else(|e| json!({ "error": e.to_string() }))
 }
 
-fn request_json(received: &Received) -> Value {
+fn request_json<R: serde::Serialize>(received: &Received<R>) -> Value {
     json!({
         "transport": received.transport.as_str(),
         "headers": headers_json(received),
@@ -126,6 +181,24 @@ fn spans_json(received: &Received) -> Vec<Value> {
                 "resource": to_json(&s.resource),
                 "scopeName": s.scope_name,
                 "span": to_json(&s.span),
+            })
+        })
+        .collect()
+}
+
+fn metrics_json(received: &ReceivedMetrics, name: Option<&str>) -> Vec<Value> {
+    let token = received.header(SESSION_HEADER);
+    received
+        .metrics()
+        .iter()
+        .filter(|m| name.is_none_or(|n| m.metric.name == n))
+        .map(|m| {
+            json!({
+                "transport": received.transport.as_str(),
+                "sessionToken": token,
+                "resource": to_json(&m.resource),
+                "scopeName": m.scope_name,
+                "metric": to_json(&m.metric),
             })
         })
         .collect()

@@ -1,5 +1,5 @@
-//! OTLP/HTTP receiver (`POST /v1/traces`, protobuf or JSON, optionally gzip) on hyper 1,
-//! plus routing to the control endpoints.
+//! OTLP/HTTP receiver (`POST /v1/traces` and `POST /v1/metrics`, protobuf or JSON,
+//! optionally gzip) on hyper 1, plus routing to the control endpoints.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -14,9 +14,8 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use tokio::net::TcpListener;
 
@@ -24,6 +23,7 @@ use crate::behavior::Behavior;
 use crate::capture::{Received, Transport};
 use crate::control;
 use crate::server::Shared;
+use crate::signal::ExportRequest;
 
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
@@ -62,8 +62,9 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> HttpResponse {
         return control::handle(req, shared).await;
     }
     match (req.method(), path) {
-        (&Method::POST, "/v1/traces") => export(req, shared).await,
-        (_, "/v1/traces") => text(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
+        (&Method::POST, "/v1/traces") => export::<ExportTraceServiceRequest>(req, shared).await,
+        (&Method::POST, "/v1/metrics") => export::<ExportMetricsServiceRequest>(req, shared).await,
+        (_, "/v1/traces" | "/v1/metrics") => text(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
         _ => text(StatusCode::NOT_FOUND, "not found"),
     }
 }
@@ -138,8 +139,8 @@ fn media_type(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-async fn export(req: Request<Incoming>, shared: &Shared) -> HttpResponse {
-    shared.capture.note_attempt();
+async fn export<R: ExportRequest>(req: Request<Incoming>, shared: &Shared) -> HttpResponse {
+    shared.capture.note_attempt(R::SIGNAL);
     let headers = header_pairs(req.headers());
     let transport = match media_type(req.headers()).as_str() {
         "application/x-protobuf" | "application/protobuf" => Transport::Http,
@@ -174,28 +175,25 @@ async fn export(req: Request<Incoming>, shared: &Shared) -> HttpResponse {
     let body_bytes = body.len();
     let decoded = if gzip {
         match gunzip(&body, max) {
-            Ok(plain) => decode(transport, &plain),
+            Ok(plain) => decode::<R>(transport, &plain),
             Err(e) => return body_error(transport, e),
         }
     } else {
-        decode(transport, &body)
+        decode::<R>(transport, &body)
     };
     let request = match decoded {
         Ok(request) => request,
         Err(msg) => return status(transport, 400, tonic::Code::InvalidArgument, &msg, None),
     };
 
-    let behavior = shared.script.next();
+    let behavior = shared.script(R::SIGNAL).next();
     let partial = match behavior {
         Behavior::Hang => std::future::pending().await,
         Behavior::Delay(d) => {
             tokio::time::sleep(d).await;
             None
         }
-        Behavior::PartialSuccess { rejected, message } => Some(ExportTracePartialSuccess {
-            rejected_spans: rejected,
-            error_message: message,
-        }),
+        Behavior::PartialSuccess { rejected, message } => Some((rejected, message)),
         other => {
             if let Some(f) = other.failure() {
                 let msg = format!("scripted failure: HTTP {}", f.http_status);
@@ -217,16 +215,15 @@ async fn export(req: Request<Incoming>, shared: &Shared) -> HttpResponse {
         body_bytes,
         request,
     });
-    success(transport, partial)
+    success::<R>(transport, partial)
 }
 
-fn decode(transport: Transport, body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+fn decode<R: ExportRequest>(transport: Transport, body: &[u8]) -> Result<R, String> {
     match transport {
         Transport::HttpJson => {
             serde_json::from_slice(body).map_err(|e| format!("invalid OTLP-JSON body: {e}"))
         }
-        _ => ExportTraceServiceRequest::decode(body)
-            .map_err(|e| format!("invalid protobuf body: {e}")),
+        _ => R::decode(body).map_err(|e| format!("invalid protobuf body: {e}")),
     }
 }
 
@@ -243,14 +240,13 @@ fn body_error(transport: Transport, e: BodyError) -> HttpResponse {
     }
 }
 
-fn success(transport: Transport, partial: Option<ExportTracePartialSuccess>) -> HttpResponse {
-    let response = ExportTraceServiceResponse {
-        partial_success: partial,
-    };
+fn success<R: ExportRequest>(transport: Transport, partial: Option<(i64, String)>) -> HttpResponse {
+    let has_partial = partial.is_some();
+    let response = R::response(partial);
     match transport {
         Transport::HttpJson => {
             // An absent partial_success is written as `{}`, as the collector does.
-            let body = if response.partial_success.is_some() {
+            let body = if has_partial {
                 serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec())
             } else {
                 b"{}".to_vec()

@@ -1,9 +1,15 @@
-//! Fake OTLP trace receiver on loopback for tokentrace's integration tests.
+//! Fake OTLP trace and metrics receiver on loopback for tokentrace's integration tests.
 //!
 //! It decodes every request for real (protobuf, OTLP-JSON, gzip, gRPC via the generated
-//! `TraceService`), keeps what it accepted, and answers from a script so tests can drive
-//! retries, throttling, partial success and hangs. The API is blocking so plain `#[test]`
-//! functions can use it; the server runs its own tokio runtime on a background thread.
+//! `TraceService` and `MetricsService`), keeps what it accepted, and answers from a script so
+//! tests can drive retries, throttling, partial success and hangs. The API is blocking so
+//! plain `#[test]` functions can use it; the server runs its own tokio runtime on a
+//! background thread.
+//!
+//! Traces and metrics are kept apart: each signal has its own store, attempt count and
+//! script, so a metrics export from a periodic reader never consumes a failure scripted
+//! for traces. The plain methods (`push`, `attempts`, `spans`, ...) are about traces; the
+//! metrics ones say so in their name.
 //!
 //! ```no_run
 //! use fake_otlp::{Behavior, FakeOtlp};
@@ -14,6 +20,11 @@
 //! // ... point an exporter at fake.http_endpoint() ...
 //! assert!(fake.wait_for_spans(1, Duration::from_secs(5)));
 //! assert_eq!(fake.attempts(), 2);
+//!
+//! // ... point a metrics exporter at fake.metrics_url() ...
+//! assert!(fake.wait_for_metric("gen_ai.client.token.usage", Duration::from_secs(5)));
+//! let point = &fake.metric_points("gen_ai.client.token.usage")[0];
+//! assert_eq!(point.histogram().map(|h| h.count), Some(1));
 //! ```
 #![cfg_attr(
     not(test),
@@ -25,20 +36,24 @@ mod capture;
 mod control;
 mod grpc;
 mod http;
+mod metrics;
 mod server;
+mod signal;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use behavior::{Behavior, ScriptError};
-pub use capture::{Received, ReceivedSpan, Transport};
+pub use capture::{Received, ReceivedMetrics, ReceivedSpan, Transport};
 pub use control::SESSION_HEADER;
+pub use metrics::{MetricPoint, ReceivedMetric};
 /// Re-exported so tests can build and inspect requests without naming the crate versions.
 pub use opentelemetry_proto;
 pub use tonic::Code;
 
 use server::Running;
+use signal::Signal;
 
 /// Default message/body limit: 4 MiB, what tonic and the Collector use.
 pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
@@ -52,7 +67,9 @@ pub struct Options {
     pub max_grpc_message_bytes: usize,
     /// Largest HTTP body (on the wire and after gunzip); bigger ones get 413.
     pub max_http_body_bytes: usize,
-    /// Append every accepted request to this file as one OTLP-JSON line.
+    /// Append every accepted request to this file as one OTLP-JSON line; a trace request
+    /// has `resourceSpans`, a metrics request `resourceMetrics` (as the Collector's file
+    /// exporter writes them).
     pub out_file: Option<PathBuf>,
 }
 
@@ -130,7 +147,12 @@ impl FakeOtlp {
         format!("{}/v1/traces", self.http_endpoint())
     }
 
-    /// URL of OTLP/gRPC, e.g. `http://127.0.0.1:4317`.
+    /// Full OTLP/HTTP metrics URL (`http_endpoint()` + `/v1/metrics`).
+    pub fn metrics_url(&self) -> String {
+        format!("{}/v1/metrics", self.http_endpoint())
+    }
+
+    /// URL of OTLP/gRPC (traces and metrics), e.g. `http://127.0.0.1:4317`.
     pub fn grpc_endpoint(&self) -> String {
         format!("http://{}", self.running.grpc_addr)
     }
@@ -143,7 +165,7 @@ impl FakeOtlp {
         self.running.grpc_addr
     }
 
-    /// Accepted requests in arrival order (failed attempts are not kept).
+    /// Accepted trace requests in arrival order (failed attempts are not kept).
     pub fn requests(&self) -> Vec<Received> {
         self.running.shared.capture.requests()
     }
@@ -157,7 +179,8 @@ impl FakeOtlp {
         self.running.shared.capture.span_count()
     }
 
-    /// Every export request seen, including ones answered with an error or still hanging.
+    /// Every trace export request seen, including ones answered with an error or still
+    /// hanging.
     pub fn attempts(&self) -> usize {
         self.running.shared.capture.attempts()
     }
@@ -167,41 +190,111 @@ impl FakeOtlp {
         self.running
             .shared
             .capture
-            .wait_until(timeout, |spans, _| spans >= n)
+            .wait_until(timeout, |s| s.spans >= n)
     }
 
-    /// Blocks until at least `n` export requests arrived (accepted or not); false on timeout.
+    /// Blocks until at least `n` trace export requests arrived (accepted or not); false on
+    /// timeout.
     pub fn wait_for_attempts(&self, n: usize, timeout: Duration) -> bool {
         self.running
             .shared
             .capture
-            .wait_until(timeout, |_, attempts| attempts >= n)
+            .wait_until(timeout, |s| s.attempts >= n)
     }
 
-    /// Forgets captured requests and the attempt count; the script is kept.
+    /// Accepted metrics requests in arrival order (failed attempts are not kept).
+    pub fn metric_requests(&self) -> Vec<ReceivedMetrics> {
+        self.running.shared.capture.metric_requests()
+    }
+
+    /// Metrics of accepted requests, flattened in arrival order. A metric exported several
+    /// times (e.g. cumulative, every interval) appears once per export.
+    pub fn metrics(&self) -> Vec<ReceivedMetric> {
+        self.metric_requests()
+            .iter()
+            .flat_map(ReceivedMetrics::metrics)
+            .collect()
+    }
+
+    /// Data points of every accepted metric called `name`, in arrival order.
+    pub fn metric_points(&self, name: &str) -> Vec<MetricPoint> {
+        self.metrics()
+            .iter()
+            .filter(|m| m.metric.name == name)
+            .flat_map(ReceivedMetric::points)
+            .collect()
+    }
+
+    /// Every metrics export request seen, including ones answered with an error or still
+    /// hanging.
+    pub fn metric_attempts(&self) -> usize {
+        self.running.shared.capture.metric_attempts()
+    }
+
+    /// Blocks until an accepted metrics request carries a metric called `name`; false on
+    /// timeout.
+    pub fn wait_for_metric(&self, name: &str, timeout: Duration) -> bool {
+        self.running
+            .shared
+            .capture
+            .wait_until(timeout, |s| s.has_metric(name))
+    }
+
+    /// Blocks until at least `n` metrics export requests arrived (accepted or not); false
+    /// on timeout.
+    pub fn wait_for_metric_attempts(&self, n: usize, timeout: Duration) -> bool {
+        self.running
+            .shared
+            .capture
+            .wait_until(timeout, |s| s.metric_attempts >= n)
+    }
+
+    /// Forgets captured requests and attempt counts of both signals; the scripts are kept.
     pub fn clear(&self) {
         self.running.shared.capture.clear();
     }
 
-    /// `clear()` plus an empty script and `Accept` as default.
+    /// `clear()` plus empty scripts and `Accept` as default, for both signals.
     pub fn reset(&self) {
         self.clear();
-        self.running.shared.script.reset();
+        self.running.shared.script(Signal::Traces).reset();
+        self.running.shared.script(Signal::Metrics).reset();
     }
 
-    /// Appends one behaviour to the script.
+    /// Appends one behaviour to the traces script.
     pub fn push(&self, behavior: Behavior) {
-        self.running.shared.script.push([behavior]);
+        self.running.shared.script(Signal::Traces).push([behavior]);
     }
 
-    /// Appends behaviours to the script, consumed one per export request.
+    /// Appends behaviours to the traces script, consumed one per trace export request.
     pub fn script(&self, behaviors: impl IntoIterator<Item = Behavior>) {
-        self.running.shared.script.push(behaviors);
+        self.running.shared.script(Signal::Traces).push(behaviors);
     }
 
-    /// What to answer once the script is used up (initially `Accept`).
+    /// What to answer trace exports once their script is used up (initially `Accept`).
     pub fn set_default(&self, behavior: Behavior) {
-        self.running.shared.script.set_default(behavior);
+        self.running
+            .shared
+            .script(Signal::Traces)
+            .set_default(behavior);
+    }
+
+    /// Appends one behaviour to the metrics script.
+    pub fn push_for_metrics(&self, behavior: Behavior) {
+        self.running.shared.script(Signal::Metrics).push([behavior]);
+    }
+
+    /// Appends behaviours to the metrics script, consumed one per metrics export request.
+    pub fn script_for_metrics(&self, behaviors: impl IntoIterator<Item = Behavior>) {
+        self.running.shared.script(Signal::Metrics).push(behaviors);
+    }
+
+    /// What to answer metrics exports once their script is used up (initially `Accept`).
+    pub fn set_default_for_metrics(&self, behavior: Behavior) {
+        self.running
+            .shared
+            .script(Signal::Metrics)
+            .set_default(behavior);
     }
 
     /// Stops serving and closes both ports, dropping requests in flight (hanging ones

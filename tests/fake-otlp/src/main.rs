@@ -15,7 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 #[derive(Debug, Parser)]
 #[command(
     name = "fake-otlp",
-    about = "Fake OTLP trace receiver (HTTP + gRPC) on 127.0.0.1"
+    about = "Fake OTLP trace and metrics receiver (HTTP + gRPC) on 127.0.0.1"
 )]
 struct Args {
     /// OTLP/HTTP port (0 = pick a free one).
@@ -24,7 +24,8 @@ struct Args {
     /// OTLP/gRPC port (0 = pick a free one).
     #[arg(long, default_value_t = 0)]
     grpc_port: u16,
-    /// Append every accepted request to FILE as one OTLP-JSON line.
+    /// Append every accepted request to FILE as one OTLP-JSON line (traces have
+    /// `resourceSpans`, metrics `resourceMetrics`).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Largest HTTP body in bytes (bigger gets 413).

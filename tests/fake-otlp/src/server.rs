@@ -14,20 +14,32 @@ use tokio::sync::oneshot;
 
 use crate::behavior::Script;
 use crate::capture::{Capture, Received};
+use crate::signal::{ExportRequest, Signal};
 use crate::{Error, Options, grpc, http};
 
 /// State shared by both transports and the public handle.
 pub(crate) struct Shared {
     pub(crate) capture: Capture,
-    pub(crate) script: Script,
+    traces_script: Script,
+    metrics_script: Script,
     pub(crate) max_http_body_bytes: usize,
     pub(crate) max_grpc_message_bytes: usize,
     sink: Option<Mutex<File>>,
 }
 
 impl Shared {
-    /// Stores an accepted request (and appends it to the output file, if any).
-    pub(crate) fn accept(&self, received: Received) {
+    /// The behaviour queue of `signal`; each signal has its own.
+    pub(crate) fn script(&self, signal: Signal) -> &Script {
+        match signal {
+            Signal::Traces => &self.traces_script,
+            Signal::Metrics => &self.metrics_script,
+        }
+    }
+
+    /// Stores an accepted request (and appends it to the output file, if any: one
+    /// OTLP-JSON request per line, told apart by `resourceSpans` / `resourceMetrics` as in
+    /// the Collector's file exporter).
+    pub(crate) fn accept<R: ExportRequest>(&self, received: Received<R>) {
         if let Some(sink) = &self.sink {
             let mut line = match serde_json::to_vec(&received.request) {
                 Ok(line) => line,
@@ -45,7 +57,7 @@ impl Shared {
                 }
             }
         }
-        self.capture.record(received);
+        R::store(&self.capture, received);
     }
 }
 
@@ -87,7 +99,8 @@ impl Running {
         };
         let shared = Arc::new(Shared {
             capture: Capture::default(),
-            script: Script::default(),
+            traces_script: Script::default(),
+            metrics_script: Script::default(),
             max_http_body_bytes: options.max_http_body_bytes,
             max_grpc_message_bytes: options.max_grpc_message_bytes,
             sink,

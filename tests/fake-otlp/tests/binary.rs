@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{get, http, post_traces, request};
+use common::{TOKEN_USAGE, get, http, metrics_request, post_metrics, post_traces, request};
+use fake_otlp::opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use fake_otlp::opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde_json::Value;
@@ -161,6 +162,115 @@ fn ready_control_api_and_out_file() {
     assert_eq!(bad.status, 400);
 
     // Closing stdin (the parent test went away) ends the process.
+    drop(proc.child.stdin.take());
+    assert!(wait_exit(&mut proc.child).success());
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn metrics_in_control_api_and_out_file() {
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-otlp-metrics.jsonl");
+    let _ = std::fs::remove_file(&out);
+    let mut proc = spawn(&["--out", out.to_str().unwrap()]);
+    let addr = proc.http;
+
+    let traces_script = br#"[{"type":"http_status","status":429}]"#;
+    let reply = http(addr, "POST", "/control/script", &[], traces_script).unwrap();
+    assert_eq!(reply.status, 200);
+    let script = br#"[{"type":"http_status","status":503,"retry_after":"1"}]"#;
+    let reply = http(addr, "POST", "/control/script?signal=metrics", &[], script).unwrap();
+    assert_eq!(reply.status, 200);
+    let unknown = http(addr, "POST", "/control/script?signal=logs", &[], script).unwrap();
+    assert_eq!(unknown.status, 400);
+
+    let metrics = metrics_request("svc-bin").encode_to_vec();
+    let session = [("x-session-token", "m")];
+    assert_eq!(post_metrics(addr, PROTO, &session, &metrics).status, 503);
+    assert_eq!(post_metrics(addr, PROTO, &session, &metrics).status, 200);
+    // Each signal follows its own script.
+    let traces = request("svc-bin", 1).encode_to_vec();
+    assert_eq!(post_traces(addr, PROTO, &[], &traces).status, 429);
+    assert_eq!(post_traces(addr, PROTO, &[], &traces).status, 200);
+
+    let usage = json(&get(
+        addr,
+        "/control/metrics?session=m&name=gen_ai.client.token.usage",
+    ));
+    let usage = usage.as_array().unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!(usage[0]["transport"], "http");
+    assert_eq!(usage[0]["sessionToken"], "m");
+    assert_eq!(usage[0]["scopeName"], "test-meter");
+    assert_eq!(usage[0]["resource"][0]["value"]["stringValue"], "svc-bin");
+    assert_eq!(usage[0]["metric"]["name"], TOKEN_USAGE);
+    let point = &usage[0]["metric"]["histogram"]["dataPoints"][0];
+    assert_eq!(point["count"], "3");
+    assert_eq!(point["sum"], 142.0);
+    assert_eq!(
+        point["bucketCounts"],
+        serde_json::json!(["0", "1", "0", "2"])
+    );
+    assert_eq!(point["explicitBounds"], serde_json::json!([1.0, 4.0, 16.0]));
+    assert_eq!(
+        json(&get(addr, "/control/metrics"))
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        json(&get(addr, "/control/metrics?session=other")),
+        Value::Array(vec![])
+    );
+
+    let requests = json(&get(addr, "/control/metric-requests"));
+    let requests = requests.as_array().unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["headers"]["x-session-token"], "m");
+    assert_eq!(
+        requests[0]["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][1]["sum"]["dataPoints"]
+            [0]["asDouble"],
+        0.0125
+    );
+    // Trace requests stay where they were.
+    assert_eq!(
+        json(&get(addr, "/control/requests"))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let stats = json(&get(addr, "/control/stats"));
+    assert_eq!(stats["metricAttempts"], 2);
+    assert_eq!(stats["metricRequests"], 1);
+    assert_eq!(stats["metrics"], 3);
+    assert_eq!(stats["dataPoints"], 4);
+    assert_eq!(stats["attempts"], 2);
+    assert_eq!(stats["spans"], 1);
+
+    // One line per accepted request, in arrival order, told apart by their top-level key.
+    let lines: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].get("resourceMetrics").is_some());
+    let first: ExportMetricsServiceRequest = serde_json::from_value(lines[0].clone()).unwrap();
+    assert_eq!(first, metrics_request("svc-bin"));
+    assert!(lines[1].get("resourceSpans").is_some());
+
+    assert_eq!(
+        http(addr, "POST", "/control/reset", &[], b"")
+            .unwrap()
+            .status,
+        200
+    );
+    let stats = json(&get(addr, "/control/stats"));
+    assert_eq!(stats["metricAttempts"], 0);
+    assert_eq!(json(&get(addr, "/control/metrics")), Value::Array(vec![]));
+
     drop(proc.child.stdin.take());
     assert!(wait_exit(&mut proc.child).success());
     let _ = std::fs::remove_file(&out);
