@@ -364,3 +364,53 @@ fn local_store_and_otlp_at_once() {
     assert!(st.exporters.iter().all(|e| e.exported == 2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn metrics_round_trip(rx: &FakeOtlp, t: &Tracer) {
+    let mut call = full_chat_span(TraceId::random(), None);
+    call.status = Status::default();
+    if let Some(c) = call.llm.as_mut() {
+        c.error = None;
+    }
+    call.attributes.push(KeyValue::new("feature.name", "qa"));
+    t.record(call.clone());
+    t.record(call);
+    t.flush(Duration::from_secs(10)).unwrap();
+    assert!(rx.wait_for_metric("gen_ai.client.token.usage", Duration::from_secs(5)));
+    let points = rx.metric_points("gen_ai.client.token.usage");
+    let input = points
+        .iter()
+        .find(|p| p.has_attribute("gen_ai.token.type", "input"))
+        .expect("input series");
+    assert_eq!(input.count(), Some(2));
+    assert_eq!(input.sum(), Some(2400.0));
+    assert!(input.has_attribute("gen_ai.request.model", "gpt-4o"));
+    assert!(input.has_attribute("feature.name", "qa"));
+    let duration = rx.metric_points("gen_ai.client.operation.duration");
+    assert_eq!(duration[0].count(), Some(2));
+    assert_eq!(duration[0].sum(), Some(3.0));
+    assert!(
+        !rx.metric_points("gen_ai.client.operation.time_to_first_chunk")
+            .is_empty()
+    );
+    let cost = rx.metric_points("tokentrace.client.cost");
+    assert!(cost[0].value().unwrap() > 0.0, "gpt-4o is priced");
+    let m = &rx.metrics()[0];
+    assert_eq!(s(m.resource_attribute("service.name")), "itest");
+    assert!(t.stats().metric_exports >= 1);
+}
+
+#[test]
+fn genai_metrics_over_http() {
+    let rx = FakeOtlp::start();
+    let t = http_tracer(&rx);
+    metrics_round_trip(&rx, &t);
+    assert_eq!(rx.metric_requests()[0].transport, Transport::Http);
+}
+
+#[test]
+fn genai_metrics_over_grpc() {
+    let rx = FakeOtlp::start();
+    let t = grpc_tracer(&rx);
+    metrics_round_trip(&rx, &t);
+    assert_eq!(rx.metric_requests()[0].transport, Transport::Grpc);
+}
