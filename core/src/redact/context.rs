@@ -48,7 +48,8 @@ const PHONE_WORDS: &[&str] = &[
 /// Words that make the following number a social security number.
 const SSN_WORDS: &[&str] = &["ssn", "social", "ss", "ssa", "tin"];
 
-/// Words that make the following number an identifier, a version or a count.
+/// Words that label the following number as an identifier, a version or a
+/// count. They only count right before the number (see `NEGATIVE_REACH`).
 const ID_WORDS: &[&str] = &[
     "order",
     "orders",
@@ -64,6 +65,9 @@ const ID_WORDS: &[&str] = &[
     "isbn",
     "issn",
     "sku",
+    "gtin",
+    "upc",
+    "ean",
     "ref",
     "reference",
     "ticket",
@@ -95,12 +99,6 @@ const ID_WORDS: &[&str] = &[
     "receipt",
     "claim",
     "policy",
-    "record",
-    "row",
-    "request",
-    "req",
-    "job",
-    "run",
     "trace",
     "span",
     "commit",
@@ -109,24 +107,14 @@ const ID_WORDS: &[&str] = &[
     "account",
     "acct",
     "routing",
-    "iban",
-    "customer",
-    "member",
     "zip",
     "postal",
     "postcode",
-    "bytes",
-    "ms",
-    "seconds",
-    "tokens",
-    "rows",
-    "size",
-    "count",
-    "total",
-    "sum",
-    "amount",
-    "price",
 ];
+
+/// How many words back an identifier word still labels the number:
+/// `order #`, `tracking number:`, but not `the ticket from Judy:`.
+const NEGATIVE_REACH: usize = 2;
 
 /// Words skipped while looking for a telling word (`order no. 123`, `phone number: 555`).
 const FILLER_WORDS: &[&str] = &[
@@ -188,7 +176,7 @@ fn hint(b: &[u8], pos: usize, floor: usize, positive: &[&str]) -> Hint {
         if positive.iter().any(|w| w.as_bytes() == lw) {
             return Hint::Positive;
         }
-        if ID_WORDS.iter().any(|w| w.as_bytes() == lw) {
+        if seen < NEGATIVE_REACH && ID_WORDS.iter().any(|w| w.as_bytes() == lw) {
             return Hint::Negative;
         }
         if !FILLER_WORDS.iter().any(|w| w.as_bytes() == lw) {

@@ -8,6 +8,8 @@
 //! match, while `max_tokens`, `token_count`, `gen_ai.usage.input_tokens`,
 //! `secret_name` and `password_min_length` do not.
 
+use aho_corasick::AhoCorasick;
+
 /// Default deny-list.
 pub const DEFAULT_MASKED_KEYS: &[&str] = &[
     "password",
@@ -55,15 +57,17 @@ const SECRET_TAILS: &[&[u8]] = &[
     b"file",
 ];
 
-const MAX_WORDS: usize = 16;
+const MAX_WORDS: usize = 12;
 const MAX_KEY: usize = 128;
 
 /// Matches field names against the deny-list without allocating.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyMatcher {
-    /// Entries as lower-case alphanumerics only (`x-api-key` -> `xapikey`).
-    entries: Vec<Vec<u8>>,
-    longest: usize,
+    /// Entries as lower-case alphanumerics only (`x-api-key` -> `xapikey`),
+    /// searched in the key's lower-case alphanumerics.
+    entries: AhoCorasick,
+    /// Length of the shortest entry: shorter keys cannot match.
+    shortest: usize,
 }
 
 /// Lower-case alphanumerics of an entry; empty if it has none.
@@ -76,7 +80,7 @@ pub(crate) fn normalize_entry(key: &str) -> Vec<u8> {
 
 impl KeyMatcher {
     /// `keys` must already be validated (each has at least one alphanumeric).
-    pub(crate) fn new<S: AsRef<str>>(keys: &[S]) -> Self {
+    pub(crate) fn new<S: AsRef<str>>(keys: &[S]) -> Result<Self, aho_corasick::BuildError> {
         let mut entries: Vec<Vec<u8>> = keys
             .iter()
             .map(|k| normalize_entry(k.as_ref()))
@@ -84,50 +88,52 @@ impl KeyMatcher {
             .collect();
         entries.sort();
         entries.dedup();
-        let longest = entries.iter().map(Vec::len).max().unwrap_or(0);
-        KeyMatcher { entries, longest }
+        Ok(KeyMatcher {
+            shortest: entries.iter().map(Vec::len).min().unwrap_or(usize::MAX),
+            entries: AhoCorasick::new(&entries)?,
+        })
     }
 
     /// True when `key` names a value that must be masked.
     pub(crate) fn matches(&self, key: &[u8]) -> bool {
-        if self.entries.is_empty() || key.is_empty() || key.len() > MAX_KEY {
+        if key.len() < self.shortest || key.len() > MAX_KEY {
             return false;
         }
+        // Cheap rejection first: most keys (`role`, `content`, `model`) hold
+        // no entry anywhere in their lower-case alphanumerics.
+        let mut norm = [0u8; MAX_KEY];
+        let mut len = 0;
+        for &c in key.iter().filter(|c| c.is_ascii_alphanumeric()) {
+            norm[len] = c.to_ascii_lowercase();
+            len += 1;
+        }
+        let norm = &norm[..len];
+        if len < self.shortest || !self.entries.is_match(norm) {
+            return false;
+        }
+        // Every alphanumeric byte belongs to exactly one word, so the words
+        // laid end to end are `norm`; `bounds` are their offsets in it.
         let mut words = [(0usize, 0usize); MAX_WORDS];
         let n = split_words(key, &mut words);
         let words = &words[..n];
-        let mut buf = [0u8; MAX_KEY];
-        for i in 0..n {
-            let mut len = 0;
-            for j in i..n {
-                let (s, e) = words[j];
-                if len + (e - s) > self.longest {
-                    break;
-                }
-                for (slot, &c) in buf[len..].iter_mut().zip(&key[s..e]) {
-                    *slot = c.to_ascii_lowercase();
-                }
-                len += e - s;
-                let spelled = &buf[..len];
-                if self.entries.iter().any(|en| en.as_slice() == spelled)
-                    && tail_ok(key, &words[j + 1..])
-                {
-                    return true;
-                }
-            }
-            // One word ending in a long entry: `openaiapikey`, `clientsecret`.
-            let (s, e) = words[i];
-            let word = &key[s..e];
-            if self.entries.iter().any(|en| {
-                en.len() >= 6
-                    && word.len() > en.len()
-                    && word[word.len() - en.len()..].eq_ignore_ascii_case(en)
-            }) && tail_ok(key, &words[i + 1..])
-            {
-                return true;
-            }
+        let mut bounds = [(0usize, 0usize); MAX_WORDS];
+        let mut at = 0;
+        for (b, &(s, e)) in bounds.iter_mut().zip(words) {
+            *b = (at, at + e - s);
+            at += e - s;
         }
-        false
+        let bounds = &bounds[..n];
+        self.entries.find_overlapping_iter(norm).any(|m| {
+            // The entry must end where a word ends...
+            let Some(last) = bounds.iter().position(|&(_, e)| e == m.end()) else {
+                return false;
+            };
+            // ...and start where a word starts, or be a long suffix of one
+            // word (`openaiapikey`, `clientsecret`).
+            let aligned = bounds.iter().any(|&(s, _)| s == m.start());
+            let suffix = m.len() >= 6 && bounds[last].0 < m.start();
+            (aligned || suffix) && tail_ok(key, &words[last + 1..])
+        })
     }
 }
 
@@ -179,7 +185,7 @@ mod tests {
 
     #[test]
     fn default_list_masks_secrets_not_counts() {
-        let m = KeyMatcher::new(DEFAULT_MASKED_KEYS);
+        let m = KeyMatcher::new(DEFAULT_MASKED_KEYS).expect("builds");
         for k in [
             "password",
             "PASSWORD",

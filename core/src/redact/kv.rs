@@ -350,7 +350,7 @@ mod tests {
     use super::*;
 
     fn masked(s: &str) -> Vec<String> {
-        let m = KeyMatcher::new(DEFAULT_MASKED_KEYS);
+        let m = KeyMatcher::new(DEFAULT_MASKED_KEYS).expect("builds");
         let b = s.as_bytes();
         (0..b.len())
             .filter(|&i| matches!(b[i], b':' | b'='))

@@ -264,6 +264,10 @@ impl Redactor {
             }
         }
         let custom = CustomRules::new(&cfg.custom_rules)?;
+        let keys = KeyMatcher::new(&cfg.masked_keys).map_err(|e| RedactError::InvalidField {
+            field: "masked_keys",
+            reason: format!("cannot build the key matcher: {e}"),
+        })?;
         let secret_scanner = SecretScanner::new().map_err(|e| RedactError::InvalidField {
             field: "secrets",
             reason: format!("secret prefix automaton: {e}"),
@@ -282,7 +286,7 @@ impl Redactor {
             },
             private_ips: cfg.redact_private_ips,
             secret_scanner,
-            keys: KeyMatcher::new(&cfg.masked_keys),
+            keys,
             custom,
             max_text_bytes: cfg.max_text_bytes,
             counters: Counters::new(cfg.custom_rules.iter().map(|(l, _)| l.clone()).collect()),

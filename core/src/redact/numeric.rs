@@ -26,17 +26,26 @@ impl NumericKinds {
 }
 
 /// Bytes at which a numeric candidate can start.
-static TRIGGER: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = b'0';
-    while c <= b'9' {
-        t[c as usize] = true;
-        c += 1;
+#[inline]
+fn is_trigger(c: u8) -> bool {
+    c.wrapping_sub(b'0') < 10 || c == b'+' || c == b'('
+}
+
+/// Next trigger byte at or after `i`. Whole blocks are tested without early
+/// exit so the compiler can vectorise the common case (no digit in sight).
+fn next_trigger(b: &[u8], mut i: usize) -> usize {
+    const BLOCK: usize = 32;
+    while let Some(block) = b.get(i..i + BLOCK) {
+        if block.iter().fold(false, |acc, &c| acc | is_trigger(c)) {
+            break;
+        }
+        i += BLOCK;
     }
-    t[b'+' as usize] = true;
-    t[b'(' as usize] = true;
-    t
-};
+    while i < b.len() && !is_trigger(b[i]) {
+        i += 1;
+    }
+    i
+}
 
 enum Outcome {
     Found(usize, PiiKind),
@@ -66,9 +75,7 @@ pub(crate) fn scan(b: &[u8], on: NumericKinds, out: &mut Vec<Finding>) {
     let n = b.len();
     let mut i = 0;
     while i < n {
-        while i < n && !TRIGGER[b[i] as usize] {
-            i += 1;
-        }
+        i = next_trigger(b, i);
         if i >= n {
             break;
         }
@@ -83,6 +90,16 @@ pub(crate) fn scan(b: &[u8], on: NumericKinds, out: &mut Vec<Finding>) {
             {
                 out.push(Finding::kind(i - 2, end, PiiKind::Iban));
                 i = end;
+                continue;
+            }
+            // Nothing digit-shaped is shorter than 7 digits unless it goes on
+            // with a separator (`415-`, `10.`): skip short lone numbers fast.
+            let mut r = i;
+            while r < n && b[r].is_ascii_digit() {
+                r += 1;
+            }
+            if r - i < 7 && !matches!(at(b, r), b' ' | b'-' | b'.' | b'/' | 0xC2 | 0xE2) {
+                i = r;
                 continue;
             }
             if !glued_left(b, i) {
@@ -194,6 +211,9 @@ fn match_digit_start(b: &[u8], pos: usize, floor: usize, on: NumericKinds) -> Ou
         return Outcome::Nothing;
     }
     let t = parse(b, pos, true);
+    if t.groups[..t.n].iter().map(|g| g.len()).sum::<usize>() < 8 {
+        return Outcome::Nothing;
+    }
     if on.card
         && let Some(end) = match_card(b, &t)
     {
@@ -242,9 +262,11 @@ fn match_card(b: &[u8], t: &Groups) -> Option<usize> {
             {
                 continue;
             }
-            if continues_left(b, t.start, sep_mask(t, k))
-                || (sep == Sep::Dash && k < t.n && t.groups[k].sep == Sep::Dash)
-            {
+            // A slice of a longer evenly grouped number (`6011 9144 5142 | 6277`)
+            // is not a card; a trailing expiry or CVC (`12/27`, `123`) may follow.
+            let longer =
+                k < t.n && t.groups[k].sep == sep && (sep == Sep::Dash || t.groups[k].len() >= 4);
+            if continues_left(b, t.start, sep_mask(t, k)) || longer {
                 continue;
             }
         }

@@ -104,7 +104,7 @@ fn international(gs: &[Group], d: &[u8]) -> Option<Shape> {
     if first < cc || first > 4 || last < 2 {
         return None;
     }
-    if cc == 1 && !(n == 11 && nanp_valid(&d[1..])) {
+    if d[0] == b'1' && !(n == 11 && nanp_valid(&d[1..])) {
         return None;
     }
     Some(Shape::Formatted)
