@@ -60,17 +60,22 @@ pub(crate) fn scan(b: &[u8], on: NumericKinds, out: &mut Vec<Finding>) {
     if !on.any() {
         return;
     }
-    let mut ends: Vec<usize> = out.iter().map(|f| f.end).collect();
-    ends.sort_unstable();
-    let floor = |pos: usize, found: &[Finding]| -> usize {
-        let before = ends.partition_point(|&e| e <= pos);
-        let prior = if before > 0 { ends[before - 1] } else { 0 };
-        // Findings of this pass are appended in text order.
-        prior.max(
-            found
-                .last()
-                .map_or(0, |f| if f.end <= pos { f.end } else { 0 }),
-        )
+    // Earlier detectors' findings, by end (the caller sorts all findings
+    // afterwards anyway); this pass appends its own in text order.
+    out.sort_unstable_by_key(|f| f.end);
+    let prior = out.len();
+    let floor = |pos: usize, out: &[Finding]| -> usize {
+        let earlier = &out[..prior];
+        let before = earlier.partition_point(|f| f.end <= pos);
+        let from_earlier = if before > 0 {
+            earlier[before - 1].end
+        } else {
+            0
+        };
+        let from_this = out[prior..]
+            .last()
+            .map_or(0, |f| if f.end <= pos { f.end } else { 0 });
+        from_earlier.max(from_this)
     };
     let n = b.len();
     let mut i = 0;
