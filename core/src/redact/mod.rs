@@ -18,6 +18,14 @@
 //! and `Basic` are kept before a masked credential. A value masked because of
 //! its key becomes `[REDACTED]`; a text cut at `max_text_bytes` ends with
 //! `[TRUNCATED: N bytes]`, N counting original bytes dropped.
+//!
+//! # Known limits
+//! Formats nobody wrote down are missed: phone numbers without an area code
+//! (`555-0123`), bare national numbers without a contact word nearby (`call`,
+//! `tel`...), e-mail addresses with non-ASCII characters or URL-encoded `@`,
+//! AWS secret keys and other random strings with neither a known prefix nor a
+//! name (`aws_secret_access_key=`) next to them, and nine bare digits as an SSN
+//! unless `SSN` precedes them. Custom rules cover application-specific formats.
 
 mod context;
 mod email;
@@ -138,8 +146,9 @@ pub struct RedactConfig {
     pub redact_private_ips: bool,
     /// Extra rules as `(label, regex)`; matches become `[REDACTED:label]`.
     pub custom_rules: Vec<(String, String)>,
-    /// Keys whose values are always masked (see [`Redactor::is_masked_key`]);
-    /// also used to find `name=value` secrets inside text.
+    /// Keys whose values are always masked (see [`Redactor::is_masked_key`]),
+    /// whatever the `secrets` switch says; an empty list masks nothing by key.
+    /// With `secrets` on, also used to find `name=value` secrets inside text.
     pub masked_keys: Vec<String>,
     /// Cap per text part in bytes, marker included; 0 disables the cap.
     pub max_text_bytes: usize,

@@ -157,6 +157,31 @@ fn is_trunk_national(gs: &[Group], d: &[u8]) -> bool {
     };
     rest.iter()
         .all(|g| g.sep == rest[0].sep && g.sep != Sep::Slash && g.sep != Sep::Paren)
+        && !is_progression(gs, d)
+}
+
+/// `01 02 03 04 05`, `05 10 15 20 25`: a counted list, not a phone number.
+fn is_progression(gs: &[Group], d: &[u8]) -> bool {
+    let width = gs[0].len();
+    if gs.len() < 4 || width > 4 || gs.iter().any(|g| g.len() != width) {
+        return false;
+    }
+    let value = |c: &[u8]| c.iter().fold(0i32, |v, &x| v * 10 + i32::from(x - b'0'));
+    let mut values = d.chunks(width).map(value);
+    let (Some(a), Some(b)) = (values.next(), values.next()) else {
+        return false;
+    };
+    // Small steps only: `01 23 45 67 89` (step 22) is the textbook French number.
+    let step = b - a;
+    if step.abs() > 10 {
+        return false;
+    }
+    let mut prev = b;
+    values.all(|v| {
+        let ok = v - prev == step;
+        prev = v;
+        ok
+    })
 }
 
 /// Bare digit strings that fit a numbering plan; they still need a contact word.
@@ -232,6 +257,8 @@ mod tests {
             "12 3456 7890",
             "94105-1234",
             "02134-1234",
+            "01 02 03 04 05",
+            "05 10 15 20 25",
             "1 234 567 890",
             "+20%",
         ] {
