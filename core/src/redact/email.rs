@@ -44,7 +44,7 @@ fn match_at(b: &[u8], p: usize) -> Option<(usize, usize)> {
     if s == p || b[p - 1] == b'.' || !b[s..p].iter().any(u8::is_ascii_alphanumeric) {
         return None;
     }
-    if s > 0 && (b[s - 1] == b':' || b[s - 1] == b'/') && in_url_authority(b, s) {
+    if in_url_authority(b, s) {
         return None;
     }
     // Domain.
@@ -94,15 +94,16 @@ fn domain_ok(d: &[u8]) -> bool {
             || last.starts_with(b"xn--"))
 }
 
-/// `scheme://user@host` or `scheme://user:pw@host`: the `@` belongs to a URL.
+/// `scheme://user@host` or `scheme://user:p#ss@host`: the `@` belongs to a
+/// URL's authority (no `/` or `?` between `://` and it), not to an address.
 fn in_url_authority(b: &[u8], s: usize) -> bool {
-    let lo = s.saturating_sub(300);
+    let lo = s.saturating_sub(256);
     let mut i = s;
     while i > lo {
         i -= 1;
         match b[i] {
-            b'/' if i >= 2 && b[i - 1] == b'/' && b[i - 2] == b':' => return true,
-            b' ' | b'\n' | b'"' | b'\'' | b'<' | b'>' | b'@' => return false,
+            b'/' => return i >= 2 && b[i - 1] == b'/' && b[i - 2] == b':',
+            b'?' | b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'<' | b'>' | b'\\' => return false,
             _ => {}
         }
     }
@@ -132,6 +133,10 @@ mod tests {
             found("mailto:Jane.Doe@Example.ORG?subject=x"),
             ["Jane.Doe@Example.ORG"]
         );
+        assert_eq!(
+            found("https://x.com/invite?email=bob@corp.io"),
+            ["bob@corp.io"]
+        );
     }
 
     #[test]
@@ -142,6 +147,7 @@ mod tests {
             "lodash@4.17.21",
             "user@localhost",
             "https://user:pw@example.com/",
+            "postgresql://u:Xk9#mP2$vL@db.internal:5432/x",
             "@media print",
             "foo@bar",
             "image@sha256:abc",

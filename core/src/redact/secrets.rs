@@ -274,21 +274,23 @@ fn url_password(b: &[u8], colon_slash: usize) -> Option<(usize, usize)> {
     if colon_slash == 0 || !b[colon_slash - 1].is_ascii_alphanumeric() {
         return None;
     }
+    // The authority runs to the first `/`; raw DSN passwords may hold `#`, `$`,
+    // `?` and even `@`, so the host starts after the *last* `@`.
     let start = colon_slash + 3;
-    let mut i = start;
-    let mut colon = None;
-    while i < b.len() && i - start < 256 {
-        match b[i] {
-            b'@' => break,
-            b':' if colon.is_none() => colon = Some(i),
-            b'/' | b'?' | b'#' | b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'<' | b'>' | b'\\'
-            | b'`' => return None,
-            _ => {}
-        }
-        i += 1;
+    let mut end = start;
+    while end < b.len()
+        && end - start < 256
+        && !matches!(
+            b[end],
+            b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'
+        )
+    {
+        end += 1;
     }
-    let colon = colon?;
-    if at(b, i) != b'@' || i == colon + 1 {
+    let authority = &b[start..end];
+    let i = start + memchr::memrchr(b'@', authority)?;
+    let colon = start + memchr::memchr(b':', &b[start..i])?;
+    if i == colon + 1 {
         return None;
     }
     let pw = &b[colon + 1..i];
@@ -342,6 +344,10 @@ mod tests {
         assert_eq!(
             found("postgres://app:s3cr3t-pw@db.internal:5432/app"),
             ["s3cr3t-pw"]
+        );
+        assert_eq!(
+            found("postgresql://svc:Xk9#mP2$v@L@db:5432/orders"),
+            ["Xk9#mP2$v@L"]
         );
     }
 

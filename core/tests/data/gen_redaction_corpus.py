@@ -367,6 +367,7 @@ for text, v, note in [
     ("Reply-To: \"Support\" <help+ticket-4471@acme-industries.co.uk>", "help+ticket-4471@acme-industries.co.uk", "plus tag and hyphenated domain"),
     ("WRITE TO JOHN.SMITH@EXAMPLE.ORG NOW", "JOHN.SMITH@EXAMPLE.ORG", "upper case"),
     ("Go strings escape it: \\u003calice@example.com\\u003e", "alice@example.com", "unicode-escaped angle brackets"),
+    ("Accept the invite: https://app.example.com/invite?email=dana.k@corp.io&team=7", "dana.k@corp.io", "address in a URL query string"),
 ]:
     add(text, [("EMAIL", v)], note)
 
@@ -554,6 +555,7 @@ for text, v, note in [
      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
      "jwt.io example: all three segments"),
     ("Authorization: Basic dXNlcjpjb3JyZWN0IGhvcnNlIGJhdHRlcnkgc3RhcGxl", "dXNlcjpjb3JyZWN0IGhvcnNlIGJhdHRlcnkgc3RhcGxl", "Basic credentials header"),
+    ("DSN: postgresql://svc_user:Xk9#mP2$vL@prod-db.internal:5432/orders", "Xk9#mP2$vL", "raw DSN password with # and $"),
 ]:
     add(text, [("SECRET", v)], note)
 
@@ -700,7 +702,9 @@ NUMS = ["The population grew from 8 045 311 447 to 8 118 835 999.", "Revenue was
         "Coordinates: 37.7749, -122.4194", "Score: 3-1 after 90+4 minutes.", "ZIP 94105-1234", "Boston 02134-1234",
         "Room 1204, floor 12", "Pi is 3.14159 26535 89793 23846 26433", "| 2024 | 1234 | 5678 | 9012 |", "Batch 20240115-0042 done",
         "PO 4500012345", "Part no. 0451-2231-00", "Chapters 01 02 03 04 05 are done.",
-        "Lottery numbers: 07 14 21 28 35", "Tabs at 04 08 12 16 20 columns", "Serial: SN-2024-000123", "Flight LH 400 departs 10:35 from gate B44",
+        "Lottery numbers: 07 14 21 28 35", "Tabs at 04 08 12 16 20 columns", "The meeting ID is 845 2231 9904",
+        "Build 2024.11.3 deployed to 3 regions in 14m 22s", "Invoice total: EUR 1.234,56 due 30.11.2024",
+        "The Fibonacci sequence starts 1 1 2 3 5 8 13 21 34 55 89 144", "Give me ISBN-13 numbers like 978-1-4028-9462-6", "Serial: SN-2024-000123", "Flight LH 400 departs 10:35 from gate B44",
         "latency p50=120ms p99=1840ms over 10000 requests", "pid 48211 exited with code 137", "port 8443 closed",
         "1 234 567 890", "The answer is 42.", "Call 911 in an emergency.", "Dial 112 in Europe.", "Versions 1.2.3 and 1.2.4 differ.",
         "Ratio 16:9, resolution 1920x1080", "ISO 8601 and RFC 3339", "Room temperature 21.5°C", "+20% since last year",
