@@ -26,6 +26,7 @@ pub mod model;
 pub mod pipeline;
 pub mod providers;
 pub mod queue;
+pub mod redact;
 pub mod sample;
 pub mod semconv;
 pub mod signals;
