@@ -163,6 +163,16 @@ impl PartialEq for PriceOverrides {
     }
 }
 
+/// The compiled redactor (built and validated once); compared by identity.
+#[derive(Debug, Clone)]
+pub struct RedactorHandle(pub std::sync::Arc<crate::redact::Redactor>);
+
+impl PartialEq for RedactorHandle {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// A complete, validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -187,6 +197,9 @@ pub struct Config {
     pub metrics: bool,
     /// Attribute conventions (`TOKENTRACE_SEMCONV`).
     pub semconv: crate::semconv::SemconvMode,
+    /// PII and secret redaction applied before any exporter sees a span
+    /// (`None` only when turned off explicitly).
+    pub redactor: Option<RedactorHandle>,
     /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`).
     pub metric_export_interval: Duration,
     /// Warnings about ignored environment values, for bindings to surface.
@@ -249,6 +262,7 @@ pub struct ConfigBuilder {
     metrics: Option<bool>,
     metric_export_interval: Option<Duration>,
     semconv: Option<String>,
+    redaction: Option<Option<crate::redact::RedactConfig>>,
 }
 
 macro_rules! setter {
@@ -384,6 +398,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Redaction rules (all built-in detectors are on by default).
+    pub fn with_redaction(mut self, cfg: crate::redact::RedactConfig) -> Self {
+        self.redaction = Some(Some(cfg));
+        self
+    }
+
+    /// Turns redaction off (`TOKENTRACE_REDACT=false`). Secrets and PII then
+    /// reach the backend as captured: only for data you know is clean.
+    pub fn without_redaction(mut self) -> Self {
+        self.redaction = Some(None);
+        self
+    }
+
     /// Quality-signal thresholds.
     pub fn with_signals(mut self, cfg: crate::signals::SignalConfig) -> Self {
         self.signals = Some(cfg);
@@ -444,6 +471,9 @@ fn default_config() -> Config {
         metrics: true,
         metric_export_interval: METRIC_EXPORT_INTERVAL_DEFAULT,
         semconv: crate::semconv::SemconvMode::GenAi,
+        redactor: crate::redact::Redactor::new(crate::redact::RedactConfig::default())
+            .ok()
+            .map(|r| RedactorHandle(std::sync::Arc::new(r))),
         warnings: Vec::new(),
     }
 }
@@ -893,6 +923,43 @@ fn resolve(
         });
     }
 
+    let redaction = match &b.redaction {
+        Some(explicit) => explicit.clone(),
+        None => {
+            let on = e1(TOKENTRACE_REDACT)
+                .and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool))
+                .unwrap_or(true);
+            on.then(|| {
+                let mut r = crate::redact::RedactConfig::default();
+                if let Some(p) = e1(TOKENTRACE_REDACT_PRIVATE_IPS)
+                    .and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool))
+                {
+                    r.redact_private_ips = p;
+                }
+                if let Some(n) = e1(TOKENTRACE_MAX_TEXT_BYTES).and_then(|(k, v)| {
+                    parse_or_warn(k, v, w, |v| {
+                        v.parse::<usize>()
+                            .ok()
+                            .filter(|n| *n == 0 || *n >= 64)
+                            .ok_or_else(|| {
+                                "expected 0 (no cap) or a byte count of at least 64".to_string()
+                            })
+                    })
+                }) {
+                    r.max_text_bytes = n;
+                }
+                r
+            })
+        }
+    };
+    let redactor = match redaction {
+        None => None,
+        Some(cfg) => Some(RedactorHandle(std::sync::Arc::new(
+            crate::redact::Redactor::new(cfg)
+                .map_err(|e| ConfigError::new("redaction", "", e.to_string()))?,
+        ))),
+    };
+
     Ok(Config {
         disabled,
         resource,
@@ -933,6 +1000,7 @@ fn resolve(
             crate::semconv::SemconvMode::parse,
             crate::semconv::SemconvMode::default,
         )?,
+        redactor,
         warnings: Vec::new(),
     })
 }

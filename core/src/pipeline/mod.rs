@@ -2,6 +2,7 @@
 
 mod fork;
 mod process;
+mod redaction;
 pub mod stats;
 mod worker;
 
@@ -544,6 +545,13 @@ impl Tracer {
             .lock()
             .map(|e| e.clone())
             .unwrap_or_default();
+        s.redaction = self
+            .inner
+            .shared
+            .config
+            .redactor
+            .as_ref()
+            .map(|h| h.0.stats());
         s.tail = p
             .tail
             .lock()

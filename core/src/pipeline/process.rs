@@ -29,6 +29,8 @@ pub(crate) struct Processor {
     limits: crate::config::Limits,
     signals: crate::signals::SignalConfig,
     prices: std::borrow::Cow<'static, PriceTable>,
+    redactor: Option<std::sync::Arc<crate::redact::Redactor>>,
+    capture_content: bool,
     max_batch_bytes: usize,
 }
 
@@ -43,6 +45,8 @@ impl Processor {
             },
             limits: config.limits.clone(),
             signals: config.signals.clone(),
+            redactor: config.redactor.as_ref().map(|h| h.0.clone()),
+            capture_content: config.capture_content,
             prices: match &config.price_overrides {
                 Some(o) => std::borrow::Cow::Owned(PriceTable::builtin().with_overrides(&o.0)),
                 None => std::borrow::Cow::Borrowed(PriceTable::builtin()),
@@ -117,6 +121,9 @@ impl Processor {
                 r.llm = Some(Box::new(call));
             }
             self.enrich(&mut r, counters);
+            if let Some(red) = &self.redactor {
+                super::redaction::apply(red, &mut r, self.capture_content);
+            }
             crate::signals::annotate(&mut r, &self.signals);
             if let Some(m) = metrics.as_deref_mut() {
                 m.record(&r);

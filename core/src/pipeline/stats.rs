@@ -98,6 +98,8 @@ pub struct Stats {
     pub exporters: Vec<ExporterStats>,
     /// Tail sampler decisions (when tail sampling is on).
     pub tail: Option<crate::sample::TailStats>,
+    /// What redaction replaced, by kind (when redaction is on).
+    pub redaction: Option<crate::redact::RedactStats>,
 }
 
 impl Stats {
@@ -174,6 +176,7 @@ impl Counters {
             queue_bytes: 0,
             exporters: Vec::new(),
             tail: None,
+            redaction: None,
         }
     }
 }

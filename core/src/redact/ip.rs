@@ -116,8 +116,13 @@ pub(crate) fn parse_v6(b: &[u8], s: usize) -> Option<(usize, [u16; 8])> {
             return None;
         }
         // Trailing dotted quad (v4-mapped, NAT64): needs room for two hextets.
-        if at(b, i) == b'.' && n <= 6 && b[gs..i].iter().all(u8::is_ascii_digit) {
-            let (end, o) = parse_v4(b, gs)?;
+        // A group that is not a dotted quad (`...:7334.` ending a sentence)
+        // is an ordinary last hextet.
+        if at(b, i) == b'.'
+            && n <= 6
+            && b[gs..i].iter().all(u8::is_ascii_digit)
+            && let Some((end, o)) = parse_v4(b, gs)
+        {
             head[n] = u16::from_be_bytes([o[0], o[1]]);
             head[n + 1] = u16::from_be_bytes([o[2], o[3]]);
             n += 2;
@@ -257,6 +262,18 @@ mod tests {
         assert!(match_v4(b"256.1.1.1", 0).is_none());
         assert_eq!(match_v4(b"8.8.8.8:53", 0), Some((7, true)));
         assert_eq!(match_v4(b"203.0.113.0/24", 0), Some((11, true)));
+    }
+
+    #[test]
+    fn v6_at_the_end_of_a_sentence() {
+        assert_eq!(
+            v6("addr 2001:db8::8a2e:370:7334. Next"),
+            Some(("2001:db8::8a2e:370:7334".into(), true))
+        );
+        assert_eq!(
+            v6("at 2001:4860:4860::8888."),
+            Some(("2001:4860:4860::8888".into(), true))
+        );
     }
 
     #[test]
