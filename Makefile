@@ -49,7 +49,7 @@ test-fake-llm: $(VENV)/.ready ## the fake LLM server against the real openai/ant
 	$(PY) -m pytest -q tests/fake-llm
 
 .PHONY: test
-test: lint test-rust test-fake-llm ## every test, all languages
+test: lint test-rust test-fake-llm test-phoenix ## every test, all languages
 	@echo "make test: all suites passed"
 
 .PHONY: bench
@@ -58,4 +58,17 @@ bench: ## benchmarks against peer SDKs (see bench/README.md)
 
 .PHONY: clean
 clean: ## remove build outputs and venvs
-	rm -rf target $(VENV) $(DEMO_DIR)
+	rm -rf target $(VENV) $(DEMO_DIR) .venv-phoenix .venv-older
+
+PHOENIX_VENV := .venv-phoenix
+
+$(PHOENIX_VENV)/.ready: tests/e2e/phoenix/requirements.txt tests/e2e/phoenix/constraints.txt
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PHOENIX_VENV)/bin/python -m pip install -q -r tests/e2e/phoenix/requirements.txt -c tests/e2e/phoenix/constraints.txt
+	touch $@
+
+.PHONY: test-phoenix
+test-phoenix: $(PHOENIX_VENV)/.ready ## tokentrace against a real Arize Phoenix (OTLP HTTP + gRPC)
+	$(CARGO) build -q -p tokentrace-core --examples
+	$(PHOENIX_VENV)/bin/python -m pytest -q tests/e2e/phoenix

@@ -159,12 +159,14 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
     let outputs: Vec<&Message> = call.output_messages.iter().collect();
     messages("llm.output_messages", &outputs, content, out);
     if content {
-        if let Some(last) = call.input_messages.last() {
-            let t = text_of(&last.parts);
-            if !t.is_empty() {
-                out.push(kv_str("input.value", &t));
-                out.push(kv_str("input.mime_type", "text/plain"));
-            }
+        // The whole conversation, so a list view shows the question even
+        // when the last input message is a tool result.
+        if !call.input_messages.is_empty() {
+            out.push(kv_str(
+                "input.value",
+                &super::messages::messages_json(&call.input_messages, true, false),
+            ));
+            out.push(kv_str("input.mime_type", "application/json"));
         }
         let t: String = call
             .output_messages

@@ -333,3 +333,38 @@ def test_http_json_is_refused_with_a_clear_warning(
     assert "(0 exported)" in run.stdout, example_output(run)
     assert "415" in run.stderr, example_output(run)
     assert phoenix_api.project(phoenix.base_url, "tokentrace-e2e-json") is None
+
+
+@pytest.fixture(scope="module")
+def exported_both(phoenix: PhoenixServer, example_bin: Path) -> Exported:
+    """The same run with `TOKENTRACE_SEMCONV=both`: GenAI plus OpenInference."""
+    project = "tokentrace-e2e-openinference"
+    spans = export_and_wait(
+        phoenix,
+        example_bin,
+        phoenix.base_url,
+        "http/protobuf",
+        project,
+        {
+            "OTEL_RESOURCE_ATTRIBUTES": f"openinference.project.name={project}",
+            "TOKENTRACE_SEMCONV": "both",
+        },
+    )
+    meta = phoenix_api.project(phoenix.base_url, project)
+    assert meta is not None
+    return Exported(
+        "http/protobuf",
+        spans,
+        phoenix_api.ui_view(phoenix.base_url, meta["id"]),
+        phoenix_api.session_view(phoenix.base_url, "s-7"),
+    )
+
+
+def test_openinference_projection_fills_the_spans_table(exported_both: Exported) -> None:
+    """With the projection on, the list view shows question, answer and a root kind."""
+    _, second = exported_both.llm_calls
+    ui = exported_both.ui_span(second)
+    assert ui["input"] is not None and QUESTION in ui["input"]["value"]
+    assert ui["output"] is not None and ANSWER in ui["output"]["value"]
+    assert exported_both.ui_span(exported_both.root)["spanKind"] == "chain"
+    assert ui["spanKind"] == "llm"
