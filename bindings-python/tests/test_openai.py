@@ -24,8 +24,9 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture
-def client(fake_url: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{fake_url}/v1", api_key="sk-fake", max_retries=0)
+def client(fake_url: str):
+    with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="sk-fake", max_retries=0) as c:
+        yield c
 
 
 def test_chat_json_returns_the_real_object_and_records_one_client_span(tt, client):
