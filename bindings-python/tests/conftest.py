@@ -128,3 +128,94 @@ def run_script(code: str, env: Optional[Dict[str, str]] = None, timeout: float =
         text=True,
         timeout=timeout,
     )
+
+
+# -- an OTLP/HTTP JSON receiver (end-to-end and process-life tests) -----------
+
+
+class OtlpReceiver:
+    """Collects spans POSTed as OTLP/HTTP JSON to /v1/traces."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.spans: List[Dict[str, Any]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                try:
+                    receiver._add(json.loads(body))
+                    code = 200
+                except Exception:
+                    code = 400
+                self.send_response(code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _add(self, req: Dict[str, Any]) -> None:
+        out = []
+        for rs in req.get("resourceSpans", req.get("resource_spans", [])):
+            for ss in rs.get("scopeSpans", rs.get("scope_spans", [])):
+                for s in ss.get("spans", []):
+                    attrs = {}
+                    for kv in s.get("attributes", []):
+                        v = kv.get("value", {})
+                        attrs[kv["key"]] = next(iter(v.values()), None) if v else None
+                    out.append(
+                        {
+                            "trace_id": s.get("traceId", s.get("trace_id")),
+                            "span_id": s.get("spanId", s.get("span_id")),
+                            "parent_span_id": s.get("parentSpanId", s.get("parent_span_id")) or None,
+                            "name": s.get("name"),
+                            "attributes": attrs,
+                        }
+                    )
+        with self.lock:
+            self.spans.extend(out)
+
+    def wait_for(self, n: int, timeout: float = 20.0) -> List[Dict[str, Any]]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.spans) >= n:
+                    return list(self.spans)
+            time.sleep(0.02)
+        with self.lock:
+            return list(self.spans)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Any:
+    r = OtlpReceiver()
+    yield r
+    r.close()
+
+
+def otlp_env(receiver: OtlpReceiver) -> Dict[str, str]:
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "TOKENTRACE_EXPORTER": "otlp",
+    }
