@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use bytes::{Bytes, BytesMut};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use tokentrace_core::sample::RootSampler;
 use tokentrace_core::{
@@ -58,11 +59,15 @@ fn api_kind(code: u8) -> Option<ApiKind> {
     })
 }
 
-/// A response body: `bytes`, or a list of `bytes` chunks (a teed SSE stream).
+/// A body: `bytes`, or a list of `bytes` chunks (a teed SSE stream).
+///
+/// A `bytes` object is shared, not copied: the record keeps a reference to
+/// it, and the worker's drop hands the decref to pyo3's pool (applied at the
+/// next call that holds the GIL), so the worker never needs the GIL.
 fn body_of(v: Option<&Bound<'_, PyAny>>) -> Bytes {
     let Some(v) = v else { return Bytes::new() };
     if let Ok(b) = v.cast::<PyBytes>() {
-        return Bytes::copy_from_slice(b.as_bytes());
+        return Bytes::from_owner(PyBackedBytes::from(b.clone()));
     }
     if let Ok(l) = v.cast::<PyList>() {
         let chunks: Vec<Bound<'_, PyBytes>> = l

@@ -23,6 +23,7 @@ from time import time_ns
 from typing import Any, Optional
 
 from .. import _runtime as rt
+from .._runtime import getrandbits
 from ..context import parent_context
 
 # API codes understood by the native `record_exchange`.
@@ -47,49 +48,29 @@ _TERMINAL = (b"[DONE]", b"message_stop", b"response.completed", b"response.faile
 
 
 class Call:
-    """One model call in flight."""
+    """One model call in flight. Fields that most calls never change are
+    class-level defaults, so creating one sets only the identity."""
 
-    __slots__ = (
-        "api",
-        "hi",
-        "lo",
-        "span",
-        "parent",
-        "remote",
-        "inherited",
-        "start",
-        "request",
-        "status",
-        "body",
-        "chunks",
-        "first_ns",
-        "eof",
-        "closed",
-        "phase",
-        "done",
-        "gen",
-        "stream_error",
-    )
+    request: Any = None
+    status: Optional[int] = None
+    body: Optional[bytes] = None
+    chunks: Optional[list] = None
+    first_ns = 0
+    eof = False
+    closed = False
+    phase = _IN_CALL
+    done = False
+    gen: Any = None
+    stream_error: Optional[BaseException] = None
 
     def __init__(self, api: int, hi: int, lo: int, parent: int, remote: bool, inherited: Any) -> None:
         self.api = api
         self.hi = hi
         self.lo = lo
-        self.span = rt.getrandbits(64) or 1
+        self.span = getrandbits(64) or 1
         self.parent = parent
         self.remote = remote
         self.inherited = inherited
-        self.request: Any = None
-        self.status: Optional[int] = None
-        self.body: Optional[bytes] = None
-        self.chunks: Optional[list] = None
-        self.first_ns = 0
-        self.eof = False
-        self.closed = False
-        self.phase = _IN_CALL
-        self.done = False
-        self.gen: Any = None
-        self.stream_error: Optional[BaseException] = None
         self.start = time_ns()
 
     # -- from the HTTP patches -------------------------------------------
@@ -251,8 +232,8 @@ def begin(api: int) -> Optional[Call]:
             return None
         parent = parent_context()
         if parent is None:
-            hi = rt.getrandbits(64)
-            lo = rt.getrandbits(64) or 1
+            hi = getrandbits(64)
+            lo = getrandbits(64) or 1
             if not (rt.root_always or t.should_sample(hi, lo, 0)):
                 return None
             return Call(api, hi, lo, 0, False, None)
