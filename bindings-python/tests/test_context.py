@@ -273,6 +273,8 @@ def test_anthropic_own_opentelemetry_spans_do_not_duplicate_the_llm_span(tt, fak
         anthropic_spans = exporter.get_finished_spans()
     finally:
         provider.shutdown()
-    # anthropic really emitted spans of its own, and tokentrace still has one per call.
-    assert len(anthropic_spans) >= 2, [s.name for s in anthropic_spans]
+    # anthropic 2.x really emitted spans of its own (0.x has none), and
+    # tokentrace still has exactly one per call.
+    if int(anthropic.__version__.split(".")[0]) >= 2:
+        assert len(anthropic_spans) >= 2, [s.name for s in anthropic_spans]
     assert len(llm_spans()) == 2

@@ -241,9 +241,11 @@ def test_stream_never_iterated_is_recorded_when_collected(tt, client):
 
 
 def test_stream_cut_by_the_server(tt, client):
-    with pytest.raises(openai.APIConnectionError):
+    # openai 3.x wraps the transport error; 1.x lets httpx's through.
+    with pytest.raises(Exception) as info:
         for _ in client.chat.completions.create(model="stream-cut", messages=MSGS, stream=True):
             pass
+    assert type(info.value).__name__ in ("APIConnectionError", "RemoteProtocolError")
     gc.collect()
     assert len(llm_spans()) == 1
 
@@ -325,8 +327,11 @@ def test_no_tracer_means_plain_calls(client):
 
 
 def test_spans_are_not_produced_for_unrelated_httpx_traffic(tt, fake_url):
-    import httpx2
+    try:
+        import httpx2 as httpx_flavour
+    except ImportError:
+        import httpx as httpx_flavour
 
-    with httpx2.Client() as h:
+    with httpx_flavour.Client() as h:
         assert h.get(f"{fake_url}/_fake/health").json() == {"ok": True}
     assert spans() == []
