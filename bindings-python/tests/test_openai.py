@@ -59,8 +59,10 @@ def test_chat_json_fields(tt, client):
     assert a["gen_ai.usage.input_tokens"] == 8
     assert a["gen_ai.usage.output_tokens"] == 11
     assert a["gen_ai.response.finish_reasons"] == ["stop"]
-    assert "You answer briefly." in json.dumps(parsed(s, "gen_ai.system_instructions"))
-    assert "Hello there" in json.dumps(parsed(s, "gen_ai.input.messages"))
+    # OpenAI's system message is part of the chat history (input messages).
+    inp = parsed(s, "gen_ai.input.messages")
+    assert [m["role"] for m in inp] == ["system", "user"]
+    assert "You answer briefly." in json.dumps(inp) and "Hello there" in json.dumps(inp)
     assert "This is a fake reply. You said: Hello there" in json.dumps(parsed(s, "gen_ai.output.messages"))
     assert a["gen_ai.response.id"].startswith("chatcmpl-")
 
