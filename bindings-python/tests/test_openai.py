@@ -337,3 +337,14 @@ def test_spans_are_not_produced_for_unrelated_httpx_traffic(tt, fake_url):
     with httpx_flavour.Client() as h:
         assert h.get(f"{fake_url}/_fake/health").json() == {"ok": True}
     assert spans() == []
+
+
+def test_stream_helpers(tt, client):
+    with client.chat.completions.stream(model="gpt-4o-mini", messages=MSGS) as s:
+        final = s.get_final_completion()
+    assert final.choices[0].message.content.startswith("This is a fake reply")
+    with client.responses.stream(model="gpt-4o-mini", input="Hello there") as s:
+        s.until_done()
+    calls = llm_spans()
+    assert len(calls) == 2
+    assert all(c["attributes"]["gen_ai.response.time_to_first_chunk"] > 0 for c in calls)
