@@ -92,12 +92,15 @@ class Call:
                 self.body = None
 
     def on_stream_end(self, eof: bool, error: Optional[BaseException] = None) -> None:
-        if eof:
-            self.eof = True
-        if error is not None:
-            self.stream_error = error
-        if self.phase == _RETURNED:
-            self.finish_stream()
+        try:
+            if eof:
+                self.eof = True
+            if error is not None:
+                self.stream_error = error
+            if self.phase == _RETURNED:
+                self.finish_stream()
+        except Exception:
+            pass
 
     def on_close(self) -> None:
         self.closed = True
