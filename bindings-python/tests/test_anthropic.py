@@ -1,0 +1,150 @@
+"""anthropic client: messages.create (JSON, stream=True), the messages.stream
+helper, tools, cache tokens, errors; sync and async."""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import anthropic
+import pytest
+from conftest import llm_spans, needs_parsers, one_llm_span, parsed
+
+MSGS = [{"role": "user", "content": "Hello there"}]
+TOOL = {
+    "name": "get_weather",
+    "description": "Current weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+@pytest.fixture
+def client(fake_url: str):
+    with anthropic.Anthropic(base_url=fake_url, api_key="sk-fake", max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(fake_url: str):
+    c = anthropic.AsyncAnthropic(base_url=fake_url, api_key="sk-fake", max_retries=0)
+    yield c
+    await c.close()
+
+
+def test_create_json(tt, client):
+    m = client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS)
+    assert type(m).__name__ == "Message"
+    assert m.content[0].text == "This is a fake reply. You said: Hello there"
+    s = one_llm_span()
+    assert s["kind"] == "client"
+    assert s["attributes"]["gen_ai.provider.name"] == "anthropic"
+    assert s["attributes"]["gen_ai.operation.name"] == "chat"
+
+
+@needs_parsers
+def test_create_json_fields(tt, client):
+    client.messages.create(model="claude-haiku-4-5", max_tokens=100, system="Be brief.", messages=MSGS)
+    s = one_llm_span()
+    a = s["attributes"]
+    assert s["name"] == "chat claude-haiku-4-5"
+    assert a["gen_ai.request.model"] == "claude-haiku-4-5"
+    assert a["gen_ai.response.model"] == "claude-haiku-4-5-20251001"
+    assert a["gen_ai.request.max_tokens"] == 100
+    assert a["gen_ai.response.finish_reasons"] == ["end_turn"]
+    # "Be brief." + "Hello there" = 20 chars -> 5 tokens
+    assert a["gen_ai.usage.input_tokens"] == 5
+    assert a["gen_ai.usage.output_tokens"] == 11
+    assert "Be brief." in json.dumps(parsed(s, "gen_ai.system_instructions"))
+
+
+def test_create_stream(tt, client):
+    stream = client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS, stream=True)
+    types = [e.type for e in stream]
+    assert types[0] == "message_start" and types[-1] == "message_stop"
+    s = one_llm_span()
+    assert s["attributes"]["gen_ai.response.time_to_first_chunk"] > 0
+
+
+def test_stream_helper(tt, client):
+    with client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "This is a fake reply. You said: Hello there"
+    assert final.usage.output_tokens == 11
+    one_llm_span()
+
+
+def test_stream_helper_left_early(tt, client):
+    with client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as stream:
+        for _ in stream:
+            break
+    assert len(llm_spans()) == 1
+    gc.collect()
+    assert len(llm_spans()) == 1
+
+
+@needs_parsers
+def test_stream_fields(tt, client):
+    with client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as stream:
+        stream.until_done()
+    a = one_llm_span()["attributes"]
+    assert a["gen_ai.usage.output_tokens"] == 11
+    assert a["gen_ai.response.finish_reasons"] == ["end_turn"]
+
+
+@needs_parsers
+def test_tool_use_and_tool_result(tt, client):
+    ask = [{"role": "user", "content": "What's the weather in Paris?"}]
+    m = client.messages.create(model="claude-haiku-4-5", max_tokens=200, messages=ask, tools=[TOOL])
+    use = next(b for b in m.content if b.type == "tool_use")
+    client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=200,
+        tools=[TOOL],
+        messages=ask
+        + [
+            {"role": "assistant", "content": [b.model_dump() for b in m.content]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "Sunny, 24 C"}]},
+        ],
+    )
+    first, second = sorted(llm_spans(), key=lambda s: s["start_unix_nanos"])
+    assert first["attributes"]["gen_ai.response.finish_reasons"] == ["tool_use"]
+    out = json.dumps(parsed(first, "gen_ai.output.messages"))
+    assert "get_weather" in out and "Paris" in out
+    inp = json.dumps(parsed(second, "gen_ai.input.messages"))
+    assert "Sunny, 24 C" in inp and use.id in inp
+
+
+@needs_parsers
+def test_cache_tokens(tt, client):
+    client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=100,
+        messages=MSGS,
+        extra_headers={"x-fake-cache-read-tokens": "100", "x-fake-cache-write-tokens": "20"},
+    )
+    a = one_llm_span()["attributes"]
+    assert a["gen_ai.usage.cache_read.input_tokens"] == 100
+    assert a["gen_ai.usage.cache_creation.input_tokens"] == 20
+    # OpenTelemetry's input_tokens includes the cached parts.
+    assert a["gen_ai.usage.input_tokens"] >= 120
+
+
+@pytest.mark.parametrize("model,exc", [("error-400", anthropic.BadRequestError), ("error-529", anthropic.APIStatusError)])
+def test_errors(tt, client, model, exc):
+    with pytest.raises(exc):
+        client.messages.create(model=model, max_tokens=10, messages=MSGS)
+    s = one_llm_span()
+    assert s["status_code"] == "error"
+    assert s["attributes"]["error.type"]
+
+
+async def test_async_create_and_stream(tt, aclient):
+    m = await aclient.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS)
+    assert m.content[0].text.startswith("This is a fake reply")
+    stream = await aclient.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS, stream=True)
+    async for _ in stream:
+        pass
+    async with aclient.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as s:
+        await s.until_done()
+    assert len(llm_spans()) == 3

@@ -1,0 +1,204 @@
+"""init / flush / shutdown / stats, configuration errors, and the GIL."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+import tokentrace
+from conftest import needs_redaction, one_llm_span, parsed, run_script, spans
+from tokentrace import _native
+
+
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"exporter": "bogus"}, "exporter"),
+        ({"protocol": "smoke-signals"}, "protocol"),
+        ({"max_queue_size": 0}, "max_queue_size"),
+        ({"max_queue_size": "many"}, "max_queue_size"),
+        ({"headers": 42}, "headers"),
+        ({"sampler": "sometimes"}, "sampler"),
+        ({"export_timeout": -1}, "export_timeout"),
+        ({"no_such_option": 1}, "no_such_option"),
+    ],
+)
+def test_invalid_config_in_code_raises_a_clear_error(kwargs, field):
+    kwargs.setdefault("exporter", "memory")
+    with pytest.raises(tokentrace.InvalidConfigError) as info:
+        tokentrace.init(**kwargs)
+    assert field.split("_")[0] in str(info.value)
+    assert isinstance(info.value, tokentrace.TokentraceError)
+
+
+def test_error_classes_form_one_tree():
+    for cls in (tokentrace.InvalidConfigError, tokentrace.FlushTimeoutError, tokentrace.AlreadyShutdownError):
+        assert issubclass(cls, tokentrace.TokentraceError)
+    assert issubclass(tokentrace.TokentraceError, Exception)
+    from tokentrace import errors
+
+    assert errors.InvalidConfigError is _native.InvalidConfigError
+
+
+def test_headers_as_dict_or_string_and_resource_options():
+    tokentrace.init(
+        exporter="memory",
+        service_name="svc",
+        environment="staging",
+        headers={"x-api-key": "secret"},
+        resource_attributes={"team": "search"},
+    )
+    with tokentrace.span("s"):
+        pass
+    (s,) = tokentrace.testing.finished_spans()
+    assert s["resource"]["service.name"] == "svc"
+    assert s["resource"]["deployment.environment.name"] == "staging"
+    assert s["resource"]["team"] == "search"
+    assert s["resource"]["telemetry.sdk.language"] == "python"
+    tokentrace.init(exporter="memory", headers="x-api-key=secret,x-b=2")
+
+
+def test_init_without_arguments_reads_the_environment():
+    p = run_script(
+        """
+        import json, tokentrace
+        tokentrace.init()
+        with tokentrace.span("s"):
+            pass
+        print(json.dumps(tokentrace.testing.finished_spans()[0]["resource"]))
+        """,
+        env={
+            "OTEL_SERVICE_NAME": "from-env",
+            "TOKENTRACE_EXPORTER": "memory",
+            "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=prod",
+        },
+    )
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout.splitlines()[-1])
+    assert res["service.name"] == "from-env"
+    assert res["deployment.environment.name"] == "prod"
+
+
+def test_invalid_environment_warns_and_uses_the_default():
+    p = run_script(
+        "import tokentrace; tokentrace.init(); import tokentrace._runtime as rt; print(rt.tracer.config_warnings)",
+        env={"OTEL_BSP_MAX_QUEUE_SIZE": "lots", "TOKENTRACE_EXPORTER": "memory"},
+    )
+    assert p.returncode == 0, p.stderr
+    assert "OTEL_BSP_MAX_QUEUE_SIZE" in p.stdout
+
+
+def test_disabled_records_nothing(fake_url):
+    tokentrace.init(exporter="memory", disabled=True)
+    with tokentrace.trace("t"):
+        pass
+    assert spans() == []
+
+
+def test_sampler_always_off_records_nothing_and_ratio_is_consistent():
+    tokentrace.init(exporter="memory", sampler="always_off")
+    with tokentrace.trace("t"):
+        with tokentrace.span("child"):
+            pass
+    assert spans() == []
+    tokentrace.init(exporter="memory", sampler="traceidratio", sampler_arg=0.5)
+    for _ in range(200):
+        with tokentrace.trace("t"):
+            with tokentrace.span("child"):
+                pass
+    ss = spans()
+    assert 0 < len(ss) < 400
+    roots = {s["trace_id"] for s in ss if s["name"] == "t"}
+    children = {s["trace_id"] for s in ss if s["name"] == "child"}
+    assert roots == children  # a trace is kept or dropped whole
+
+
+def test_flush_and_shutdown_errors():
+    tokentrace.init(exporter="memory")
+    tokentrace.flush(1.0)
+    tokentrace.shutdown(1.0)
+    with pytest.raises(tokentrace.AlreadyShutdownError):
+        tokentrace.flush(1.0)
+    with pytest.raises(tokentrace.AlreadyShutdownError):
+        tokentrace.shutdown(1.0)
+    with tokentrace.span("after"):  # recording after shutdown never raises
+        pass
+    assert tokentrace.stats()["dropped"]["shutdown"] == 1
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_flush_timeout_raises_and_releases_the_gil():
+    tokentrace.init(endpoint=f"http://127.0.0.1:{_closed_port()}", protocol="http/json", retry_max_elapsed=30)
+    with tokentrace.span("s"):
+        pass
+    ticks = 0
+    stop = False
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop:
+            ticks += 1
+
+    th = threading.Thread(target=spin)
+    th.start()
+    try:
+        with pytest.raises(tokentrace.FlushTimeoutError):
+            tokentrace.flush(0.5)
+    finally:
+        stop = True
+        th.join()
+    # The other thread ran while flush waited (the GIL was released).
+    assert ticks > 1000
+    assert tokentrace.stats()["pending"] >= 1
+
+
+def test_stats_counts():
+    tokentrace.init(exporter="memory")
+    for _ in range(3):
+        with tokentrace.span("s"):
+            pass
+    tokentrace.flush(5)
+    st = tokentrace.stats()
+    assert st["enqueued"] == 3 and st["exported"] == 3 and st["pending"] == 0
+    assert st["dropped_total"] == 0 and st["binding_errors"] == 0
+    assert st["exporters"][0]["name"] == "memory"
+
+
+def test_record_calls_never_raise_on_odd_values():
+    tokentrace.init(exporter="memory")
+
+    class Weird:
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    with tokentrace.span("s", weird=Weird(), big=2**80, none=None, mixed=[1, "a"], nested={"a": [1, {"b": 2}]}):
+        tokentrace.set_attributes(**{"surrogate": "\udcff"})
+    (s,) = spans()
+    a = s["attributes"]
+    assert a["big"] == str(2**80)
+    assert json.loads(a["mixed"]) == [1, "a"]
+    assert json.loads(a["nested"]) == {"a": [1, {"b": 2}]}
+
+
+@needs_redaction
+def test_emails_in_prompts_are_redacted(tt, fake_url):
+    import openai
+
+    with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="k", max_retries=0) as c:
+        c.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Write to jane.doe@example.com please"}]
+        )
+    s = one_llm_span()
+    dumped = json.dumps(s["attributes"])
+    assert "jane.doe@example.com" not in dumped
+    assert "Write to" in json.dumps(parsed(s, "gen_ai.input.messages"))
