@@ -27,7 +27,11 @@ $(VENV)/.ready: tests/requirements.txt
 venv: $(VENV)/.ready ## create the Python venv with the test requirements
 
 .PHONY: demo
-demo: ## run an agent workflow into the local store, then show it with the CLI
+demo: ## a Python RAG agent (real openai client, fake LLM server) into the local store, then the CLI
+	$(MAKE) -C bindings-python demo
+
+.PHONY: demo-rust
+demo-rust: ## the same kind of workflow recorded from Rust, then shown with the CLI
 	rm -rf $(DEMO_DIR)
 	$(CARGO) build -q -p tokentrace-cli -p tokentrace-core --examples --bins
 	TOKENTRACE_DIR=$(DEMO_DIR) $(CARGO) run -q -p tokentrace-core --example agent_workflow
@@ -48,8 +52,12 @@ test-rust: ## Rust unit and integration tests
 test-fake-llm: $(VENV)/.ready ## the fake LLM server against the real openai/anthropic clients
 	$(PY) -m pytest -q tests/fake-llm
 
+.PHONY: test-python
+test-python: ## build the wheel as a user installs it; pytest with the newest and older openai/anthropic
+	$(MAKE) -C bindings-python test
+
 .PHONY: test
-test: lint test-rust test-fake-llm test-phoenix ## every test, all languages
+test: lint test-rust test-fake-llm test-python test-phoenix ## every test, all languages
 	@echo "make test: all suites passed"
 
 .PHONY: bench
