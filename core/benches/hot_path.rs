@@ -40,6 +40,7 @@ const TT: &str = "tokentrace";
 const PEER: &str = "opentelemetry_sdk";
 
 fn main() {
+    let started = std::time::SystemTime::now();
     let payload = Payload::new();
 
     // tokentrace: default configuration, no configured exporter, the sink.
@@ -127,7 +128,7 @@ fn main() {
         0,
         "tokentrace dropped spans: {stats:?}"
     );
-    print_table();
+    print_table(started);
 }
 
 /// What a span's time is measured with.
@@ -199,11 +200,16 @@ fn criterion_dir() -> Option<PathBuf> {
 }
 
 /// (median, lower, upper) in ns per span from criterion's estimates.
-fn estimate(group: &str, id: &str) -> Option<(f64, f64, f64)> {
+/// Only estimates written by this run count (`--test`, `--list` or a filter
+/// leave older files in place).
+fn estimate(group: &str, id: &str, since: std::time::SystemTime) -> Option<(f64, f64, f64)> {
     let path = criterion_dir()?
         .join(group)
         .join(id)
         .join("new/estimates.json");
+    if std::fs::metadata(&path).ok()?.modified().ok()? < since {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     let m = &v["median"];
     Some((
@@ -213,14 +219,15 @@ fn estimate(group: &str, id: &str) -> Option<(f64, f64, f64)> {
     ))
 }
 
-fn print_table() {
+fn print_table(since: std::time::SystemTime) {
     println!();
     println!(
         "| pipeline | clock | median ns/span | 95% CI | vs opentelemetry_sdk | target < 1 µs |"
     );
     println!("|---|---|---:|---|---:|---|");
     for (group, clock) in [(GROUP, "wall"), (GROUP_CPU, "thread CPU")] {
-        let (Some(tt), Some(peer)) = (estimate(group, TT), estimate(group, PEER)) else {
+        let (Some(tt), Some(peer)) = (estimate(group, TT, since), estimate(group, PEER, since))
+        else {
             println!("| (no criterion estimates for {group}: run without --test or a filter) |");
             continue;
         };

@@ -43,6 +43,8 @@ struct Run {
     /// Drops as the pipeline itself reports them (`None`: it cannot).
     reported_drops: Option<u64>,
     app: Duration,
+    /// CPU time of the recording thread during the recording loop.
+    app_cpu: Duration,
     /// First record to last delivery.
     elapsed: Duration,
     export_cpu_ns: u64,
@@ -59,6 +61,9 @@ impl Run {
     }
     fn app_ns(&self) -> f64 {
         common::ns_per(self.app, self.spans)
+    }
+    fn app_cpu_ns(&self) -> f64 {
+        common::ns_per(self.app_cpu, self.spans)
     }
 }
 
@@ -143,10 +148,12 @@ fn tt_http(
     let tracer = Tracer::new(cfg).expect("tracer");
     let before = cpu::snapshot();
     let t0 = Instant::now();
+    let c0 = cpu::this_thread_ns();
     for _ in 0..n {
         tracer.record(payload.record());
     }
     let app = t0.elapsed();
+    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
     let _ = tracer.flush(Duration::from_secs(120));
     let delivered = recv.wait_for(n, Duration::from_secs(2), Duration::from_secs(120));
     let after = cpu::snapshot();
@@ -160,6 +167,7 @@ fn tt_http(
         delivered,
         reported_drops: Some(stats.dropped_total()),
         app,
+        app_cpu,
         elapsed: recv.last_receipt().saturating_duration_since(t0),
         export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
         threads,
@@ -182,10 +190,12 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
     let tracer = Tracer::new(cfg).expect("tracer");
     let before = cpu::snapshot();
     let t0 = Instant::now();
+    let c0 = cpu::this_thread_ns();
     for _ in 0..n {
         tracer.record(payload.record());
     }
     let app = t0.elapsed();
+    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
     let _ = tracer.flush(Duration::from_secs(120));
     let elapsed = t0.elapsed();
     let after = cpu::snapshot();
@@ -203,6 +213,7 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
         delivered,
         reported_drops: Some(stats.dropped_total()),
         app,
+        app_cpu,
         elapsed,
         export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
         threads,
@@ -221,10 +232,12 @@ fn peer_http(
     let before = cpu::snapshot();
     let peer = Peer::otlp_http(&recv.traces_url(), batch);
     let t0 = Instant::now();
+    let c0 = cpu::this_thread_ns();
     for _ in 0..n {
         payload.peer_span(&peer.tracer);
     }
     let app = t0.elapsed();
+    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
     // force_flush has a fixed 5 s timeout; the receiver count is the truth.
     let _ = peer.provider.force_flush();
     let delivered = recv.wait_for(n, Duration::from_secs(2), Duration::from_secs(120));
@@ -238,6 +251,7 @@ fn peer_http(
         delivered,
         reported_drops: None,
         app,
+        app_cpu,
         elapsed: recv.last_receipt().saturating_duration_since(t0),
         export_cpu_ns: cpu::sum_prefixed(&threads, &[BSP_THREAD, REQWEST_THREAD]),
         threads,
@@ -252,7 +266,7 @@ fn leak(s: String) -> &'static str {
 fn print_report(runs: &[Run]) {
     println!();
     println!(
-        "| run | config | delivered / sent | dropped | app ns/span | delivered/s | export CPU µs/span |"
+        "| run | config | delivered / sent | dropped | app ns/span (wall / CPU) | delivered/s | export CPU µs/span |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
     for r in runs {
@@ -266,13 +280,14 @@ fn print_report(runs: &[Run]) {
             ),
         };
         println!(
-            "| {} | {} | {} / {} | {} | {:.0} | {} | {:.2} |",
+            "| {} | {} | {} / {} | {} | {:.0} / {:.0} | {} | {:.2} |",
             r.name,
             r.config,
             thousands(r.delivered),
             thousands(r.spans),
             reported,
             r.app_ns(),
+            r.app_cpu_ns(),
             thousands(r.per_s() as u64),
             r.cpu_us()
         );
@@ -300,7 +315,8 @@ fn print_report(runs: &[Run]) {
         };
         row("delivered spans", &|r| r.delivered as f64);
         row("delivered/s", &|r| r.per_s());
-        row("app-thread ns/span", &|r| r.app_ns());
+        row("app-thread ns/span (wall)", &|r| r.app_ns());
+        row("app-thread ns/span (CPU)", &|r| r.app_cpu_ns());
         row("export CPU per delivered span", &|r| r.cpu_us());
     }
 
