@@ -6,7 +6,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue as PKeyValue;
 
 use super::keys::*;
 use super::messages::{messages_json, parts_json, tool_definitions_json};
-use super::{kv_bool, kv_f64, kv_i64, kv_str, kv_str_array};
+use super::{kv_bool, kv_f64, kv_i64, kv_str, kv_str_array, kv_string};
 use crate::model::{LlmCall, Operation};
 
 /// Default span name per the conventions: `{operation} {model}` or
@@ -143,27 +143,27 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
     // Content attributes keep their structure even with capture off, so a
     // reader still sees roles, tool names and finish reasons.
     if !call.system_instructions.is_empty() {
-        out.push(kv_str(
+        out.push(kv_string(
             GEN_AI_SYSTEM_INSTRUCTIONS,
-            &parts_json(&call.system_instructions, content),
+            parts_json(&call.system_instructions, content),
         ));
     }
     if !call.input_messages.is_empty() {
-        out.push(kv_str(
+        out.push(kv_string(
             GEN_AI_INPUT_MESSAGES,
-            &messages_json(&call.input_messages, content, false),
+            messages_json(&call.input_messages, content, false),
         ));
     }
     if !call.output_messages.is_empty() {
-        out.push(kv_str(
+        out.push(kv_string(
             GEN_AI_OUTPUT_MESSAGES,
-            &messages_json(&call.output_messages, content, true),
+            messages_json(&call.output_messages, content, true),
         ));
     }
     if !call.tool_definitions.is_empty() {
-        out.push(kv_str(
+        out.push(kv_string(
             GEN_AI_TOOL_DEFINITIONS,
-            &tool_definitions_json(&call.tool_definitions, content),
+            tool_definitions_json(&call.tool_definitions, content),
         ));
     }
 }

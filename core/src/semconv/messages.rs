@@ -2,218 +2,290 @@
 //! `[{"role":"user","parts":[{"type":"text","content":"..."}]}]`. With content
 //! capture off, the structure stays (roles, part types, tool names and ids,
 //! finish reasons) and the text goes.
+//!
+//! Written by hand rather than through serde: this runs on the export worker
+//! for every span, the prompt text is most of the span's bytes, and
+//! serde_json's byte-at-a-time escaping was the largest single cost of the
+//! worker (see bench/README.md). Strings are escaped exactly as serde_json
+//! escapes them (tests compare the two).
 
-use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::model::{Message, Part, ToolDefinition};
+use crate::model::{Message, Part, Str, ToolDefinition};
 
-/// Embeds `s` as JSON when it is a JSON object or array (tool arguments are
-/// "an object when parseable"), else as a string.
-enum JsonOrText<'a> {
-    Raw(&'a RawValue),
-    Text(&'a str),
+/// Bytes added per part / message for keys and punctuation (pre-sizing).
+const PART_OVERHEAD: usize = 48;
+const MESSAGE_OVERHEAD: usize = 48;
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    // `start..` is the pending run of bytes that need no escaping.
+    let mut start = 0;
+    let mut i = 0;
+    // Eight bytes at a time: text rarely needs escaping, so most words are
+    // skipped with a few integer operations and copied in long runs.
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        let mask = special_bytes(u64::from_le_bytes(word));
+        if mask == 0 {
+            i += 8;
+            continue;
+        }
+        // The lowest flagged byte is always a real match (see `special_bytes`).
+        let j = i + (mask.trailing_zeros() / 8) as usize;
+        out.push_str(&s[start..j]);
+        push_escape(out, bytes[j]);
+        i = j + 1;
+        start = i;
+    }
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            out.push_str(&s[start..i]);
+            push_escape(out, b);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
-impl<'a> JsonOrText<'a> {
-    fn new(s: &'a str) -> Self {
-        let t = s.trim_start();
+/// High bit set in every byte of `w` that is a control character, `"` or
+/// `\`. Borrows can also flag bytes *above* a real match, never below one,
+/// so the lowest flagged byte is exact. Bytes >= 0x80 (UTF-8 continuation
+/// and lead bytes) are never flagged.
+#[inline]
+fn special_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    let quote = w ^ (ONES * b'"' as u64);
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = w ^ (ONES * b'\\' as u64);
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGH
+}
+
+/// The escape serde_json writes for `b`.
+fn push_escape(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'"' => out.push_str("\\\""),
+        b'\\' => out.push_str("\\\\"),
+        b'\n' => out.push_str("\\n"),
+        b'\r' => out.push_str("\\r"),
+        b'\t' => out.push_str("\\t"),
+        0x08 => out.push_str("\\b"),
+        0x0c => out.push_str("\\f"),
+        _ => {
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+        }
+    }
+}
+
+/// A JSON object under construction: `{"k":v,...}`.
+struct Obj<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn new(out: &'a mut String) -> Self {
+        out.push('{');
+        Obj { out, first: true }
+    }
+
+    /// Writes `"key":` (keys are fixed ASCII names that need no escaping).
+    fn key(&mut self, key: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    fn str(&mut self, key: &str, v: &str) {
+        push_json_str(self.key(key), v);
+    }
+
+    fn opt_str(&mut self, key: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.str(key, v);
+        }
+    }
+
+    /// A JSON object or array given as text is embedded as is when it
+    /// parses (tool arguments are "an object when parseable"), else as a
+    /// string.
+    fn json_or_text(&mut self, key: &str, v: &str) {
+        let t = v.trim_start();
         if (t.starts_with('{') || t.starts_with('['))
-            && let Ok(raw) = serde_json::from_str::<&RawValue>(s)
+            && let Ok(raw) = serde_json::from_str::<&RawValue>(v)
         {
-            return JsonOrText::Raw(raw);
-        }
-        JsonOrText::Text(s)
-    }
-}
-
-impl Serialize for JsonOrText<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            JsonOrText::Raw(r) => r.serialize(s),
-            JsonOrText::Text(t) => s.serialize_str(t),
+            self.key(key).push_str(raw.get());
+        } else {
+            self.str(key, v);
         }
     }
+
+    fn end(self) {
+        self.out.push('}');
+    }
 }
 
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum PartOut<'a> {
-    Text {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        content: Option<&'a str>,
-    },
-    ToolCall {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        id: Option<&'a str>,
-        name: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        arguments: Option<JsonOrText<'a>>,
-    },
-    ToolCallResponse {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        id: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        response: Option<JsonOrText<'a>>,
-    },
-    Reasoning {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        content: Option<&'a str>,
-    },
-    Uri {
-        modality: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        mime_type: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        uri: Option<&'a str>,
-    },
-    Blob {
-        modality: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        mime_type: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        content: Option<&'a str>,
-    },
+fn content_of(s: &Str, content: bool) -> Option<&str> {
+    content.then_some(s.as_ref())
 }
 
-/// Parts of unknown type are passed through as their own JSON object.
-enum AnyPart<'a> {
-    Known(PartOut<'a>),
-    Other(&'a str, Option<&'a RawValue>),
-}
-
-impl Serialize for AnyPart<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            AnyPart::Known(p) => p.serialize(s),
-            AnyPart::Other(_, Some(raw)) => raw.serialize(s),
-            AnyPart::Other(t, None) => {
-                use serde::ser::SerializeMap;
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("type", t)?;
-                m.end()
-            }
+fn push_part(out: &mut String, p: &Part, content: bool) {
+    if let Part::Other { part_type, json } = p {
+        // Unknown parts pass through as their own JSON object.
+        if content && let Ok(raw) = serde_json::from_str::<&RawValue>(json) {
+            out.push_str(raw.get());
+            return;
         }
+        let mut o = Obj::new(out);
+        o.str("type", part_type);
+        o.end();
+        return;
     }
-}
-
-fn part_out(p: &Part, content: bool) -> AnyPart<'_> {
-    fn c(s: &crate::model::Str, content: bool) -> Option<&str> {
-        content.then_some(s.as_ref())
-    }
-    AnyPart::Known(match p {
-        Part::Text { content: t } => PartOut::Text {
-            content: c(t, content),
-        },
+    let mut o = Obj::new(out);
+    match p {
+        Part::Text { content: t } => {
+            o.str("type", "text");
+            o.opt_str("content", content_of(t, content));
+        }
         Part::ToolCall {
             id,
             name,
             arguments,
-        } => PartOut::ToolCall {
-            id: id.as_deref(),
-            name,
-            arguments: arguments
-                .as_deref()
-                .filter(|_| content)
-                .map(JsonOrText::new),
-        },
-        Part::ToolCallResponse { id, response } => PartOut::ToolCallResponse {
-            id: id.as_deref(),
-            response: content.then(|| JsonOrText::new(response)),
-        },
-        Part::Reasoning { content: t } => PartOut::Reasoning {
-            content: c(t, content),
-        },
+        } => {
+            o.str("type", "tool_call");
+            o.opt_str("id", id.as_deref());
+            o.str("name", name);
+            if let Some(a) = arguments.as_deref().filter(|_| content) {
+                o.json_or_text("arguments", a);
+            }
+        }
+        Part::ToolCallResponse { id, response } => {
+            o.str("type", "tool_call_response");
+            o.opt_str("id", id.as_deref());
+            if content {
+                o.json_or_text("response", response);
+            }
+        }
+        Part::Reasoning { content: t } => {
+            o.str("type", "reasoning");
+            o.opt_str("content", content_of(t, content));
+        }
         Part::Uri {
             modality,
             mime_type,
             uri,
-        } => PartOut::Uri {
-            modality,
-            mime_type: mime_type.as_deref(),
-            uri: c(uri, content),
-        },
+        } => {
+            o.str("type", "uri");
+            o.str("modality", modality);
+            o.opt_str("mime_type", mime_type.as_deref());
+            o.opt_str("uri", content_of(uri, content));
+        }
         Part::Blob {
             modality,
             mime_type,
             content: data,
-        } => PartOut::Blob {
-            modality,
-            mime_type: mime_type.as_deref(),
-            content: c(data, content),
-        },
-        Part::Other { part_type, json } => {
-            let raw = if content {
-                serde_json::from_str::<&RawValue>(json).ok()
-            } else {
-                None
-            };
-            return AnyPart::Other(part_type, raw);
+        } => {
+            o.str("type", "blob");
+            o.str("modality", modality);
+            o.opt_str("mime_type", mime_type.as_deref());
+            o.opt_str("content", content_of(data, content));
         }
-    })
+        Part::Other { .. } => {}
+    }
+    o.end();
 }
 
-#[derive(Serialize)]
-struct MessageOut<'a> {
-    role: &'a str,
-    parts: Vec<AnyPart<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    finish_reason: Option<&'a str>,
+fn push_parts(out: &mut String, parts: &[Part], content: bool) {
+    out.push('[');
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_part(out, p, content);
+    }
+    out.push(']');
+}
+
+fn parts_capacity(parts: &[Part], content: bool) -> usize {
+    parts
+        .iter()
+        .map(|p| PART_OVERHEAD + if content { p.approx_bytes() } else { 0 })
+        .sum()
 }
 
 /// `gen_ai.input.messages` / `gen_ai.output.messages`.
 pub fn messages_json(messages: &[Message], content: bool, output: bool) -> String {
-    let out: Vec<MessageOut<'_>> = messages
+    let cap = 2 + messages
         .iter()
-        .map(|m| MessageOut {
-            role: &m.role,
-            parts: m.parts.iter().map(|p| part_out(p, content)).collect(),
-            name: m.name.as_deref().filter(|_| content),
-            // Output messages require a finish reason in the schema.
-            finish_reason: m
-                .finish_reason
+        .map(|m| MESSAGE_OVERHEAD + m.role.len() + parts_capacity(&m.parts, content))
+        .sum::<usize>();
+    let mut out = String::with_capacity(cap);
+    out.push('[');
+    for (i, m) in messages.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut o = Obj::new(&mut out);
+        o.str("role", &m.role);
+        push_parts(o.key("parts"), &m.parts, content);
+        o.opt_str("name", m.name.as_deref().filter(|_| content));
+        // Output messages require a finish reason in the schema.
+        o.opt_str(
+            "finish_reason",
+            m.finish_reason
                 .as_deref()
                 .or(if output { Some("stop") } else { None }),
-        })
-        .collect();
-    serde_json::to_string(&out).unwrap_or_else(|_| "[]".to_string())
+        );
+        o.end();
+    }
+    out.push(']');
+    out
 }
 
 /// `gen_ai.system_instructions`: an array of parts.
 pub fn parts_json(parts: &[Part], content: bool) -> String {
-    let out: Vec<AnyPart<'_>> = parts.iter().map(|p| part_out(p, content)).collect();
-    serde_json::to_string(&out).unwrap_or_else(|_| "[]".to_string())
-}
-
-#[derive(Serialize)]
-struct ToolDefOut<'a> {
-    #[serde(rename = "type")]
-    tool_type: &'a str,
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parameters: Option<JsonOrText<'a>>,
+    let mut out = String::with_capacity(2 + parts_capacity(parts, content));
+    push_parts(&mut out, parts, content);
+    out
 }
 
 /// `gen_ai.tool.definitions`.
 pub fn tool_definitions_json(defs: &[ToolDefinition], content: bool) -> String {
-    let out: Vec<ToolDefOut<'_>> = defs
-        .iter()
-        .map(|d| ToolDefOut {
-            tool_type: &d.tool_type,
-            name: &d.name,
-            description: d.description.as_deref().filter(|_| content),
-            parameters: d
-                .parameters
-                .as_deref()
-                .filter(|_| content)
-                .map(JsonOrText::new),
-        })
-        .collect();
-    serde_json::to_string(&out).unwrap_or_else(|_| "[]".to_string())
+    let mut out = String::with_capacity(2 + defs.len() * 128);
+    out.push('[');
+    for (i, d) in defs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut o = Obj::new(&mut out);
+        o.str("type", &d.tool_type);
+        o.str("name", &d.name);
+        o.opt_str("description", d.description.as_deref().filter(|_| content));
+        if let Some(p) = d.parameters.as_deref().filter(|_| content) {
+            o.json_or_text("parameters", p);
+        }
+        o.end();
+    }
+    out.push(']');
+    out
 }
 
 #[cfg(test)]
@@ -279,5 +351,94 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&messages_json(&[m], true, true)).unwrap();
         assert_eq!(v[0]["parts"][0]["arguments"], "{not json");
         assert_eq!(v[0]["finish_reason"], "tool_call");
+    }
+
+    #[test]
+    fn escaping_matches_serde_json() {
+        let mut samples: Vec<String> = vec![
+            String::new(),
+            "plain ascii text that is longer than eight bytes".into(),
+            "quote \" backslash \\ slash / del \u{7f}".into(),
+            "tabs\tnew\nlines\rand \u{8} \u{c} \u{0} \u{1f}".into(),
+            "héllo wörld — 日本語 🎉 and \"quoted\" ünïcödé\n".into(),
+            "\"\"\"\"\"\"\"\"\"\"".into(),
+            "\\\\\\\\\\\\\\\\\\".into(),
+        ];
+        // Every ASCII byte at every offset within an 8-byte word.
+        for b in 0u8..0x80 {
+            for pad in 0..9 {
+                let mut s = "x".repeat(pad);
+                s.push(b as char);
+                s.push_str("tail after the byte");
+                samples.push(s);
+            }
+        }
+        for s in &samples {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_part_shape_round_trips() {
+        let parts = vec![
+            Part::Reasoning {
+                content: "think".into(),
+            },
+            Part::Uri {
+                modality: "image".into(),
+                mime_type: Some("image/png".into()),
+                uri: "https://x/y.png".into(),
+            },
+            Part::Blob {
+                modality: "audio".into(),
+                mime_type: None,
+                content: "AAAA".into(),
+            },
+            Part::Other {
+                part_type: "custom".into(),
+                json: r#"{"type":"custom","x":1}"#.into(),
+            },
+            Part::ToolCallResponse {
+                id: None,
+                response: r#"[1,2]"#.into(),
+            },
+        ];
+        let v: serde_json::Value = serde_json::from_str(&parts_json(&parts, true)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([
+                {"type":"reasoning","content":"think"},
+                {"type":"uri","modality":"image","mime_type":"image/png","uri":"https://x/y.png"},
+                {"type":"blob","modality":"audio","content":"AAAA"},
+                {"type":"custom","x":1},
+                {"type":"tool_call_response","response":[1,2]}
+            ])
+        );
+        let v: serde_json::Value = serde_json::from_str(&parts_json(&parts, false)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([
+                {"type":"reasoning"},
+                {"type":"uri","modality":"image","mime_type":"image/png"},
+                {"type":"blob","modality":"audio"},
+                {"type":"custom"},
+                {"type":"tool_call_response"}
+            ])
+        );
+        let defs = vec![ToolDefinition {
+            tool_type: "function".into(),
+            name: "get_weather".into(),
+            description: Some("Weather \"now\"".into()),
+            parameters: Some(r#"{"type":"object"}"#.into()),
+        }];
+        let v: serde_json::Value =
+            serde_json::from_str(&tool_definitions_json(&defs, true)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([{"type":"function","name":"get_weather",
+                "description":"Weather \"now\"","parameters":{"type":"object"}}])
+        );
     }
 }

@@ -28,6 +28,11 @@ pub(crate) fn kv(key: &str, v: any_value::Value) -> PKeyValue {
 pub(crate) fn kv_str(key: &str, v: &str) -> PKeyValue {
     kv(key, any_value::Value::StringValue(v.to_string()))
 }
+/// Moves an owned string in (the content JSON is the span's largest value;
+/// copying it again would cost as much as writing it).
+pub(crate) fn kv_string(key: &str, v: String) -> PKeyValue {
+    kv(key, any_value::Value::StringValue(v))
+}
 pub(crate) fn kv_i64(key: &str, v: i64) -> PKeyValue {
     kv(key, any_value::Value::IntValue(v))
 }

@@ -1,0 +1,389 @@
+//! Pipeline: what reaches a receiver, how fast, and at what CPU cost on the
+//! export thread — tokentrace against `opentelemetry_sdk`'s
+//! `BatchSpanProcessor` + `opentelemetry-otlp` (HTTP/protobuf), same spans,
+//! same loopback receiver (decodes every request with prost), same run.
+//!
+//! (a) throughput: 200,000 spans recorded as fast as one thread can, queues
+//!     sized to hold the run (so nothing drops), delivered to OTLP/HTTP and,
+//!     for tokentrace, to the local store (file exporter, temp dir).
+//!     Target: >= 100,000 spans/s delivered.
+//! (b) burst: the same 200,000 spans with each pipeline's DEFAULT
+//!     configuration, then flush and shutdown; counts what the receiver
+//!     decoded. Target: tokentrace delivers all of them (stats and receiver).
+//! (c) export CPU per delivered span, from the export threads' CPU time
+//!     (`/proc/self/task/<tid>/schedstat`). Target: <= 1.5 µs.
+//!
+//! Run: `cargo bench -p tokentrace-core --bench pipeline`
+//! (`TT_BENCH_SPANS=50000` for a quicker run, `TT_BENCH_ONLY=tt-http,peer-http`
+//! to pick runs: tt-http, tt-file, peer-http, tt-burst, peer-burst.)
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::trace::BatchConfigBuilder;
+use tokentrace_core::config::env::EnvSnapshot;
+use tokentrace_core::{Config, ConfigBuilder, ExporterKind, Stats, Tracer};
+
+use common::payload::Payload;
+use common::peer::{BSP_THREAD, Peer, REQWEST_THREAD};
+use common::receiver::Receiver;
+use common::{TempDir, cpu, ratio, thousands};
+
+const TT_THREAD: &str = "tokentrace-expo";
+/// Queue size of the throughput runs (both pipelines): holds the whole run.
+const BIG_QUEUE: usize = 262_144;
+
+struct Run {
+    name: &'static str,
+    config: &'static str,
+    spans: u64,
+    delivered: u64,
+    /// Drops as the pipeline itself reports them (`None`: it cannot).
+    reported_drops: Option<u64>,
+    app: Duration,
+    /// CPU time of the recording thread during the recording loop.
+    app_cpu: Duration,
+    /// First record to last delivery.
+    elapsed: Duration,
+    export_cpu_ns: u64,
+    threads: BTreeMap<String, u64>,
+    stats: Option<Stats>,
+}
+
+impl Run {
+    fn per_s(&self) -> f64 {
+        self.delivered as f64 / self.elapsed.as_secs_f64()
+    }
+    fn cpu_us(&self) -> f64 {
+        common::ns_per(Duration::from_nanos(self.export_cpu_ns), self.delivered) / 1000.0
+    }
+    fn app_ns(&self) -> f64 {
+        common::ns_per(self.app, self.spans)
+    }
+    fn app_cpu_ns(&self) -> f64 {
+        common::ns_per(self.app_cpu, self.spans)
+    }
+}
+
+fn main() {
+    let n: u64 = std::env::var("TT_BENCH_SPANS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let payload = Payload::new();
+    println!(
+        "pipeline bench: {} spans per run; span = chat call, {} B prompt, {} B completion, 10 attributes",
+        thousands(n),
+        common::payload::PROMPT_BYTES,
+        common::payload::COMPLETION_BYTES
+    );
+    println!(
+        "tokentrace record approx_bytes = {} B",
+        payload.record().approx_bytes()
+    );
+
+    // TT_BENCH_ONLY=a,b: run only the runs whose key is listed
+    // (tt-http, tt-file, peer-http, tt-burst, peer-burst).
+    let only = std::env::var("TT_BENCH_ONLY").unwrap_or_default();
+    let want = |key: &str| only.is_empty() || only.split(',').any(|k| k.trim() == key);
+    let mut runs = Vec::new();
+    // (a) throughput
+    if want("tt-http") {
+        runs.push(tt_http(
+            &payload,
+            n,
+            "throughput",
+            "queue 262,144 / 1 GiB",
+            |b| {
+                b.with_max_queue_size(BIG_QUEUE)
+                    .with_max_queue_bytes(1usize << 30)
+            },
+        ));
+    }
+    if want("tt-file") {
+        runs.push(tt_file(&payload, n));
+    }
+    if want("peer-http") {
+        runs.push(peer_http(
+            &payload,
+            n,
+            "throughput",
+            "queue 262,144",
+            Some(
+                BatchConfigBuilder::default()
+                    .with_max_queue_size(BIG_QUEUE)
+                    .build(),
+            ),
+        ));
+    }
+    // (b) burst, defaults
+    if want("tt-burst") {
+        runs.push(tt_http(&payload, n, "burst", "defaults", |b| b));
+    }
+    if want("peer-burst") {
+        runs.push(peer_http(&payload, n, "burst", "defaults", None));
+    }
+
+    print_report(&runs);
+}
+
+fn base(endpoint: &str) -> ConfigBuilder {
+    Config::builder()
+        .with_env(EnvSnapshot::empty())
+        .with_service_name("bench")
+        .with_endpoint(endpoint.to_string())
+}
+
+fn tt_http(
+    payload: &Payload,
+    n: u64,
+    name: &'static str,
+    config: &'static str,
+    tune: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> Run {
+    let recv = Receiver::start();
+    let cfg = tune(base(&recv.base_url())).build().expect("config");
+    let tracer = Tracer::new(cfg).expect("tracer");
+    let before = cpu::snapshot();
+    let t0 = Instant::now();
+    let c0 = cpu::this_thread_ns();
+    for _ in 0..n {
+        tracer.record(payload.record());
+    }
+    let app = t0.elapsed();
+    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
+    let _ = tracer.flush(Duration::from_secs(120));
+    let delivered = recv.wait_for(n, Duration::from_secs(2), Duration::from_secs(120));
+    let after = cpu::snapshot();
+    let _ = tracer.shutdown(Duration::from_secs(30));
+    let stats = tracer.stats();
+    let threads = cpu::delta_by_name(&before, &after);
+    Run {
+        name: leak(format!("{name}: tokentrace → OTLP/HTTP")),
+        config,
+        spans: n,
+        delivered,
+        reported_drops: Some(stats.dropped_total()),
+        app,
+        app_cpu,
+        elapsed: recv.last_receipt().saturating_duration_since(t0),
+        export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
+        threads,
+        stats: Some(stats),
+    }
+}
+
+fn tt_file(payload: &Payload, n: u64) -> Run {
+    let dir = TempDir::new("store");
+    let cfg = Config::builder()
+        .with_env(EnvSnapshot::empty())
+        .with_service_name("bench")
+        .with_exporters([ExporterKind::File])
+        .with_dir(dir.0.clone())
+        .with_store_max_total_bytes(8u64 << 30)
+        .with_max_queue_size(BIG_QUEUE)
+        .with_max_queue_bytes(1usize << 30)
+        .build()
+        .expect("config");
+    let tracer = Tracer::new(cfg).expect("tracer");
+    let before = cpu::snapshot();
+    let t0 = Instant::now();
+    let c0 = cpu::this_thread_ns();
+    for _ in 0..n {
+        tracer.record(payload.record());
+    }
+    let app = t0.elapsed();
+    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
+    let _ = tracer.flush(Duration::from_secs(120));
+    let elapsed = t0.elapsed();
+    let after = cpu::snapshot();
+    let _ = tracer.shutdown(Duration::from_secs(30));
+    let stats = tracer.stats();
+    // Delivered = spans read back from the store.
+    let delivered = tokentrace_core::store::StoreReader::open(&dir.0)
+        .map(|r| r.spans().filter(|s| s.is_ok()).count() as u64)
+        .unwrap_or(0);
+    let threads = cpu::delta_by_name(&before, &after);
+    Run {
+        name: "throughput: tokentrace → local store",
+        config: "queue 262,144 / 1 GiB",
+        spans: n,
+        delivered,
+        reported_drops: Some(stats.dropped_total()),
+        app,
+        app_cpu,
+        elapsed,
+        export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
+        threads,
+        stats: Some(stats),
+    }
+}
+
+fn peer_http(
+    payload: &Payload,
+    n: u64,
+    name: &'static str,
+    config: &'static str,
+    batch: Option<opentelemetry_sdk::trace::BatchConfig>,
+) -> Run {
+    let recv = Receiver::start();
+    let before = cpu::snapshot();
+    let peer = Peer::otlp_http(&recv.traces_url(), batch);
+    let t0 = Instant::now();
+    let c0 = cpu::this_thread_ns();
+    for _ in 0..n {
+        payload.peer_span(&peer.tracer);
+    }
+    let app = t0.elapsed();
+    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
+    // force_flush has a fixed 5 s timeout; the receiver count is the truth.
+    let _ = peer.provider.force_flush();
+    let delivered = recv.wait_for(n, Duration::from_secs(2), Duration::from_secs(120));
+    let after = cpu::snapshot();
+    peer.shutdown(Duration::from_secs(30));
+    let threads = cpu::delta_by_name(&before, &after);
+    Run {
+        name: leak(format!("{name}: opentelemetry_sdk + otlp → OTLP/HTTP")),
+        config,
+        spans: n,
+        delivered,
+        reported_drops: None,
+        app,
+        app_cpu,
+        elapsed: recv.last_receipt().saturating_duration_since(t0),
+        export_cpu_ns: cpu::sum_prefixed(&threads, &[BSP_THREAD, REQWEST_THREAD]),
+        threads,
+        stats: None,
+    }
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn print_report(runs: &[Run]) {
+    println!();
+    println!(
+        "| run | config | delivered / sent | dropped | app ns/span (wall / CPU) | delivered/s | export CPU µs/span |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for r in runs {
+        let dropped = r.spans - r.delivered.min(r.spans);
+        let reported = match r.reported_drops {
+            Some(d) => format!("{} (stats: {})", thousands(dropped), thousands(d)),
+            None => format!(
+                "{} ({:.0}%, unreported)",
+                thousands(dropped),
+                100.0 * dropped as f64 / r.spans as f64
+            ),
+        };
+        println!(
+            "| {} | {} | {} / {} | {} | {:.0} / {:.0} | {} | {:.2} |",
+            r.name,
+            r.config,
+            thousands(r.delivered),
+            thousands(r.spans),
+            reported,
+            r.app_ns(),
+            r.app_cpu_ns(),
+            thousands(r.per_s() as u64),
+            r.cpu_us()
+        );
+    }
+
+    let find = |prefix: &str| runs.iter().find(|r| r.name.starts_with(prefix));
+    println!();
+    println!("| ratio tokentrace / opentelemetry (same work) | throughput | burst (defaults) |");
+    println!("|---|---:|---:|");
+    let pairs = [
+        ("throughput: tokentrace → OTLP", "throughput: opentelemetry"),
+        ("burst: tokentrace", "burst: opentelemetry"),
+    ];
+    let cols: Vec<(&Run, &Run)> = pairs
+        .iter()
+        .filter_map(|(a, b)| Some((find(a)?, find(b)?)))
+        .collect();
+    if cols.len() == 2 {
+        let row = |label: &str, f: &dyn Fn(&Run) -> f64| {
+            println!(
+                "| {label} | {} | {} |",
+                ratio(f(cols[0].0), f(cols[0].1)),
+                ratio(f(cols[1].0), f(cols[1].1))
+            );
+        };
+        row("delivered spans", &|r| r.delivered as f64);
+        row("delivered/s", &|r| r.per_s());
+        row("app-thread ns/span (wall)", &|r| r.app_ns());
+        row("app-thread ns/span (CPU)", &|r| r.app_cpu_ns());
+        row("export CPU per delivered span", &|r| r.cpu_us());
+    }
+
+    println!();
+    println!("targets:");
+    if let Some(r) = find("throughput: tokentrace → OTLP") {
+        check(
+            &format!(
+                "OTLP/HTTP delivered/s >= 100,000 ({})",
+                thousands(r.per_s() as u64)
+            ),
+            r.per_s() >= 100_000.0,
+        );
+    }
+    if let Some(r) = find("throughput: tokentrace → local") {
+        check(
+            &format!(
+                "local store delivered/s >= 100,000 ({})",
+                thousands(r.per_s() as u64)
+            ),
+            r.per_s() >= 100_000.0,
+        );
+    }
+    if let Some(r) = find("burst: tokentrace") {
+        let s = r.stats.as_ref();
+        let drops = s.map_or(u64::MAX, |s| s.dropped_total());
+        check(
+            &format!(
+                "burst with defaults: zero drops (stats dropped {}, receiver {} of {})",
+                thousands(drops),
+                thousands(r.delivered),
+                thousands(r.spans)
+            ),
+            drops == 0 && r.delivered == r.spans,
+        );
+        if let Some(s) = s {
+            let by: Vec<String> = s
+                .dropped
+                .iter()
+                .filter(|(_, v)| *v > 0)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if !by.is_empty() {
+                println!("    drops by reason: {}", by.join(", "));
+            }
+        }
+    }
+    for r in runs.iter().filter(|r| r.name.contains("tokentrace → OTLP")) {
+        check(
+            &format!("{}: export CPU <= 1.5 µs/span ({:.2})", r.name, r.cpu_us()),
+            r.cpu_us() <= 1.5,
+        );
+    }
+
+    println!();
+    println!("CPU by thread (ms) during each run:");
+    for r in runs {
+        let parts: Vec<String> = r
+            .threads
+            .iter()
+            .filter(|(_, v)| **v >= 1_000_000)
+            .map(|(k, v)| format!("{k} {:.0}", *v as f64 / 1e6))
+            .collect();
+        println!("  {}: {}", r.name, parts.join(", "));
+    }
+}
+
+fn check(what: &str, ok: bool) {
+    println!("  [{}] {what}", if ok { "met" } else { "MISSED" });
+}
