@@ -32,6 +32,7 @@ fn records(p: &Payload) -> Vec<SpanRecord> {
 fn map(records: Vec<SpanRecord>, cfg: &Config) -> Vec<Span> {
     let opts = MapOptions {
         capture_content: true,
+        semconv: cfg.semconv,
     };
     records
         .into_iter()
