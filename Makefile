@@ -61,8 +61,10 @@ test: lint test-rust test-fake-llm test-python test-phoenix ## every test, all l
 	@echo "make test: all suites passed"
 
 .PHONY: bench
-bench: ## benchmarks against peer SDKs (see bench/README.md)
-	$(CARGO) bench -p tokentrace-core
+bench: ## benchmarks: tokentrace vs opentelemetry_sdk + otlp (several minutes; see bench/README.md)
+	$(CARGO) bench -p tokentrace-core --bench hot_path
+	$(CARGO) bench -p tokentrace-core --bench pipeline
+	$(CARGO) bench -p tokentrace-core --bench memory
 
 .PHONY: clean
 clean: ## remove build outputs and venvs
