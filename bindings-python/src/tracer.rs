@@ -446,6 +446,30 @@ impl PyTracer {
         })
     }
 
+    /// User feedback on a trace, recorded by core as a `feedback` span with
+    /// `gen_ai.evaluation.*` attributes (which the tail sampler reads).
+    /// Raises `ValueError` for a non-finite score or an invalid trace id.
+    #[pyo3(signature = (trace_hi, trace_lo, parent, score, label = None, comment = None))]
+    fn feedback(
+        &self,
+        trace_hi: u64,
+        trace_lo: u64,
+        parent: u64,
+        score: f64,
+        label: Option<String>,
+        comment: Option<String>,
+    ) -> PyResult<bool> {
+        self.inner
+            .feedback(
+                trace_id(trace_hi, trace_lo),
+                span_id(parent),
+                score,
+                label.as_deref(),
+                comment.as_deref(),
+            )
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+    }
+
     /// Waits (GIL released) until everything recorded so far is exported.
     #[pyo3(signature = (timeout = 5.0))]
     fn flush(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {

@@ -223,13 +223,17 @@ def test_feedback_is_a_span_in_the_trace(tt):
     with tokentrace.trace("answer") as root:
         pass
     assert tokentrace.feedback(root.trace_id, 0.2, label="thumbs_down", comment="wrong city")
-    assert not tokentrace.feedback("not-a-trace-id", 1.0)
+    with pytest.raises(ValueError, match="trace_id"):
+        tokentrace.feedback("not-a-trace-id", 1.0)
+    with pytest.raises(ValueError, match="score"):
+        tokentrace.feedback(root.trace_id, float("nan"))
     fb = by_name(spans())["feedback"]
     assert fb["trace_id"] == root.trace_id
     assert fb["parent_span_id"] == root.span_id
-    assert fb["attributes"]["tokentrace.feedback.score"] == 0.2
-    assert fb["attributes"]["tokentrace.feedback.label"] == "thumbs_down"
-    assert fb["attributes"]["tokentrace.feedback.comment"] == "wrong city"
+    assert fb["attributes"]["gen_ai.evaluation.name"] == "user_feedback"
+    assert fb["attributes"]["gen_ai.evaluation.score.value"] == 0.2
+    assert fb["attributes"]["gen_ai.evaluation.score.label"] == "thumbs_down"
+    assert fb["attributes"]["gen_ai.evaluation.explanation"] == "wrong city"
 
 
 def test_opentelemetry_parent_is_joined(tt, fake_url):

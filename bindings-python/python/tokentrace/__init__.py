@@ -155,33 +155,23 @@ def feedback(
     label: Optional[str] = None,
     comment: Optional[str] = None,
 ) -> bool:
-    """Records user feedback on a trace as a `feedback` span in it (a child
-    of the trace's root when that root was started in this process).
-    Returns False (and records nothing) for an invalid trace id."""
+    """Attaches user feedback to a trace after the fact: a `feedback` span in
+    that trace (a child of its root when the root was started in this
+    process) with `gen_ai.evaluation.score.value` / `.score.label` /
+    `gen_ai.evaluation.explanation`. A low score keeps the trace under tail
+    sampling when it arrives in time. Returns False when tracing is not
+    initialised; raises ValueError for an invalid trace id or score."""
     t = rt.tracer
     if t is None:
         return False
+    tid = str(trace_id).strip().lower()
     try:
-        tid = str(trace_id).strip().lower()
-        if len(tid) != 32:
-            return False
         hi, lo = int(tid[:16], 16), int(tid[16:], 16)
-        if hi == 0 and lo == 0:
-            return False
-        attrs: Dict[str, Any] = {"tokentrace.feedback.score": float(score)}
-        if label is not None:
-            attrs["tokentrace.feedback.label"] = str(label)
-        if comment is not None:
-            attrs["tokentrace.feedback.comment"] = str(comment)
-        import time
-
-        now = time.time_ns()
-        return t.record_span(
-            hi, lo, rt.new_id(), recent_roots.get(tid, 0), False, "feedback", "feedback",
-            now, now, None, None, None, attrs, None,
-        )
-    except (TypeError, ValueError):
-        return False
+    except ValueError:
+        hi = lo = 0
+    if len(tid) != 32 or (hi == 0 and lo == 0):
+        raise ValueError(f"invalid trace_id {trace_id!r}: expected 32 hex digits, not all zero")
+    return bool(t.feedback(hi, lo, recent_roots.get(tid, 0), float(score), label, comment))
 
 
 def is_initialized() -> bool:

@@ -59,6 +59,15 @@ class Tracer:
         inherited: Optional[Attrs],
         attrs: Optional[Dict[str, Any]],
     ) -> bool: ...
+    def feedback(
+        self,
+        trace_hi: int,
+        trace_lo: int,
+        parent: int,
+        score: float,
+        label: Optional[str] = None,
+        comment: Optional[str] = None,
+    ) -> bool: ...
     def record_span(
         self,
         trace_hi: int,
