@@ -2,7 +2,7 @@
 //! core's provider parsers); the semconv module turns it into `gen_ai.*`
 //! attributes on the worker thread.
 
-use super::value::Str;
+use super::value::{Str, shared_len};
 
 /// What kind of GenAI operation a span records (`gen_ai.operation.name`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,13 +153,13 @@ impl Part {
 
     pub(crate) fn approx_bytes(&self) -> usize {
         24 + match self {
-            Part::Text { content } | Part::Reasoning { content } => content.len(),
+            Part::Text { content } | Part::Reasoning { content } => shared_len(content),
             Part::ToolCall {
                 id,
                 name,
                 arguments,
             } => opt_len(id) + name.len() + opt_len(arguments),
-            Part::ToolCallResponse { id, response } => opt_len(id) + response.len(),
+            Part::ToolCallResponse { id, response } => opt_len(id) + shared_len(response),
             Part::Uri {
                 modality,
                 mime_type,
@@ -169,14 +169,14 @@ impl Part {
                 modality,
                 mime_type,
                 content,
-            } => modality.len() + opt_len(mime_type) + content.len(),
-            Part::Other { part_type, json } => part_type.len() + json.len(),
+            } => modality.len() + opt_len(mime_type) + shared_len(content),
+            Part::Other { part_type, json } => part_type.len() + shared_len(json),
         }
     }
 }
 
 fn opt_len(s: &Option<Str>) -> usize {
-    s.as_ref().map_or(0, |s| s.len())
+    s.as_ref().map_or(0, shared_len)
 }
 
 /// A chat message (input or output).

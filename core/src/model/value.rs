@@ -13,6 +13,14 @@ pub fn str_from_bytes_lossy(bytes: &[u8]) -> Str {
     Arc::from(String::from_utf8_lossy(bytes).as_ref())
 }
 
+/// Bytes a shared string adds to memory: its length split across the
+/// records holding it (prompts repeated across calls of an agent are often
+/// one allocation). One atomic load; used to bound the queue by bytes.
+#[inline]
+pub fn shared_len(s: &Str) -> usize {
+    s.len() / Arc::strong_count(s).max(1)
+}
+
 /// An attribute value, as in OpenTelemetry (no maps: nested data travels as
 /// JSON text, see `Value::Json`).
 #[derive(Debug, Clone, PartialEq)]
@@ -34,8 +42,8 @@ impl Value {
     /// Approximate heap bytes, used to bound the queue by bytes.
     pub fn approx_bytes(&self) -> usize {
         match self {
-            Value::Str(s) | Value::Json(s) => s.len(),
-            Value::StrArray(v) => v.iter().map(|s| s.len() + 16).sum(),
+            Value::Str(s) | Value::Json(s) => shared_len(s),
+            Value::StrArray(v) => v.iter().map(|s| shared_len(s) + 16).sum(),
             Value::IntArray(v) => v.len() * 8,
             Value::FloatArray(v) => v.len() * 8,
             Value::BoolArray(v) => v.len(),

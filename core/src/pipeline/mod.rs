@@ -78,6 +78,8 @@ pub(crate) struct Pipeline {
     /// Wakes an export waiting to be cancelled (pause, shutdown).
     pub control: tokio::sync::Notify,
     pub wake_pending: AtomicBool,
+    /// The first drop was reported.
+    drop_warned: AtomicBool,
     pub flush_target: AtomicU64,
     pub shutdown: AtomicBool,
     shutdown_at: Mutex<Option<Instant>>,
@@ -111,6 +113,7 @@ impl Pipeline {
             notify: tokio::sync::Notify::new(),
             control: tokio::sync::Notify::new(),
             wake_pending: AtomicBool::new(false),
+            drop_warned: AtomicBool::new(false),
             flush_target: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             shutdown_at: Mutex::new(None),
@@ -405,13 +408,16 @@ impl Tracer {
                     PushError::Oversize => DropReason::Oversize,
                 };
                 p.counters.drop_n(reason, 1);
-                crate::diag::warn_once(
-                    &format!("Queue.DropStarted:{}", reason.as_str()),
-                    &format!(
-                        "dropping spans ({}): the export queue is full; drops are counted in stats()",
-                        reason.as_str()
-                    ),
-                );
+                // One relaxed load on the drop path; the message is built once.
+                if !p.drop_warned.swap(true, Relaxed) {
+                    crate::diag::warn_once(
+                        &format!("Queue.DropStarted:{}", reason.as_str()),
+                        &format!(
+                            "dropping spans ({}): the export queue is full; drops are counted in stats()",
+                            reason.as_str()
+                        ),
+                    );
+                }
                 false
             }
         }
