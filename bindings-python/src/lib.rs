@@ -14,6 +14,11 @@ mod tracer;
 
 use pyo3::prelude::*;
 
+/// Records are built on the application thread and freed on the export
+/// worker; glibc malloc spends most of the record path on that pattern.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Panics caught at the record boundary since the module was loaded.
 #[pyfunction]
 fn binding_errors() -> u64 {

@@ -4,6 +4,11 @@
 //! command that still has something to show); 1 the store is missing, nothing in it is
 //! readable, the trace was not found, or replay had failures; 2 invalid arguments.
 
+/// Records are built on the application thread and freed on the export
+/// worker; glibc malloc spends most of the record path on that pattern.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd;
 mod format;
 mod load;

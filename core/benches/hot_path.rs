@@ -16,6 +16,10 @@
 //!
 //! Run: `cargo bench -p tokentrace-core --bench hot_path`
 
+/// The allocator the bindings ship with (both sides of each comparison use it).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::path::PathBuf;

@@ -9,6 +9,10 @@
 //!
 //! Run: `cargo bench -p tokentrace-core --bench memory`
 
+/// The allocator the bindings ship with (both sides of each comparison use it).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::process::Command;

@@ -17,6 +17,10 @@
 //! (`TT_BENCH_SPANS=50000` for a quicker run, `TT_BENCH_ONLY=tt-http,peer-http`
 //! to pick runs: tt-http, tt-file, peer-http, tt-burst, peer-burst.)
 
+/// The allocator the bindings ship with (both sides of each comparison use it).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,10 @@
 //!
 //! Run: `cargo bench -p tokentrace-core --bench worker_stages`
 
+/// The allocator the bindings ship with (both sides of each comparison use it).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::hint::black_box;
