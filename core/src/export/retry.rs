@@ -42,6 +42,30 @@ pub fn next_delay(
     (now + d < deadline).then_some(d)
 }
 
+/// After a failed attempt: sleeps until the next one and returns `None`, or
+/// returns the final failure (not retryable, or no time left before `deadline`).
+pub async fn wait_or_give_up(
+    retry: Retry,
+    error: String,
+    attempt: &mut u32,
+    deadline: Instant,
+) -> Option<super::ExportResult> {
+    match retry {
+        Retry::No => Some(super::ExportResult::failed(error, *attempt)),
+        Retry::After(server_delay) => match next_delay(server_delay, *attempt, deadline) {
+            Some(d) => {
+                tokio::time::sleep(d).await;
+                *attempt += 1;
+                None
+            }
+            None => Some(super::ExportResult::failed(
+                format!("{error} (gave up retrying)"),
+                *attempt,
+            )),
+        },
+    }
+}
+
 /// HTTP status classification.
 pub fn classify_http(status: u16, retry_after: Option<&str>) -> Retry {
     match status {

@@ -12,7 +12,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
 
 use crate::config::{Compression, OtlpConfig};
-use crate::export::retry::{Retry, classify_grpc, next_delay};
+use crate::export::retry::{classify_grpc, wait_or_give_up};
 use crate::export::{
     BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter,
 };
@@ -94,21 +94,15 @@ impl GrpcExporter {
                 self.endpoint,
                 status.message().chars().take(200).collect::<String>()
             );
-            match classify_grpc(status.code(), retry_info) {
-                Retry::No => return ExportResult::failed(error, attempt),
-                Retry::After(server_delay) => match next_delay(server_delay, attempt, ctx.deadline)
-                {
-                    Some(d) => {
-                        tokio::time::sleep(d).await;
-                        attempt += 1;
-                    }
-                    None => {
-                        return ExportResult::failed(
-                            format!("{error} (gave up retrying)"),
-                            attempt,
-                        );
-                    }
-                },
+            if let Some(fail) = wait_or_give_up(
+                classify_grpc(status.code(), retry_info),
+                error,
+                &mut attempt,
+                ctx.deadline,
+            )
+            .await
+            {
+                return fail;
             }
         }
     }

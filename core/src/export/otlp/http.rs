@@ -14,7 +14,7 @@ use reqwest::header::{
 };
 
 use crate::config::{Compression, OtlpConfig, Protocol};
-use crate::export::retry::{Retry, classify_http, next_delay};
+use crate::export::retry::{Retry, classify_http, wait_or_give_up};
 use crate::export::{
     BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter,
 };
@@ -127,26 +127,10 @@ impl HttpExporter {
                     )
                 }
                 // Connection refused / reset / timeout: retryable per spec.
-                Err(e) => (
-                    Retry::After(None),
-                    format!("sending to {} failed: {e}", self.url),
-                ),
+                Err(e) => (Retry::After(None), format!("sending to {url} failed: {e}")),
             };
-            match retry {
-                Retry::No => return ExportResult::failed(error, attempt),
-                Retry::After(server_delay) => match next_delay(server_delay, attempt, ctx.deadline)
-                {
-                    Some(d) => {
-                        tokio::time::sleep(d).await;
-                        attempt += 1;
-                    }
-                    None => {
-                        return ExportResult::failed(
-                            format!("{error} (gave up retrying)"),
-                            attempt,
-                        );
-                    }
-                },
+            if let Some(fail) = wait_or_give_up(retry, error, &mut attempt, ctx.deadline).await {
+                return fail;
             }
         }
     }
