@@ -43,15 +43,35 @@ fn head_sampling() {
     let t0 = cpu::this_thread_ns();
     let mut peer_kept = 0u64;
     for i in 0..DECISIONS {
-        let r = peer.should_sample(None, black_box(peer_ids[i & 4095]), "chat gpt-4o", &SpanKind::Client, &[], &[]);
-        peer_kept += matches!(r.decision, opentelemetry::trace::SamplingDecision::RecordAndSample) as u64;
+        let r = peer.should_sample(
+            None,
+            black_box(peer_ids[i & 4095]),
+            "chat gpt-4o",
+            &SpanKind::Client,
+            &[],
+            &[],
+        );
+        peer_kept += matches!(
+            r.decision,
+            opentelemetry_sdk::trace::SamplingDecision::RecordAndSample
+        ) as u64;
     }
     let peer_ns = (cpu::this_thread_ns() - t0) as f64 / DECISIONS as f64;
-    println!("\nhead sampling: parent-based trace-id ratio 0.1, {} decisions (thread CPU)", thousands(DECISIONS as u64));
+    println!(
+        "\nhead sampling: parent-based trace-id ratio 0.1, {} decisions (thread CPU)",
+        thousands(DECISIONS as u64)
+    );
     println!("| sampler | ns / decision | kept | vs opentelemetry_sdk |");
     println!("|---|---:|---:|---:|");
-    println!("| tokentrace | {ours_ns:.2} | {:.1}% | {} |", kept as f64 * 100.0 / DECISIONS as f64, ratio(ours_ns, peer_ns));
-    println!("| opentelemetry_sdk 0.33 | {peer_ns:.2} | {:.1}% | 1.00x |", peer_kept as f64 * 100.0 / DECISIONS as f64);
+    println!(
+        "| tokentrace | {ours_ns:.2} | {:.1}% | {} |",
+        kept as f64 * 100.0 / DECISIONS as f64,
+        ratio(ours_ns, peer_ns)
+    );
+    println!(
+        "| opentelemetry_sdk 0.33 | {peer_ns:.2} | {:.1}% | 1.00x |",
+        peer_kept as f64 * 100.0 / DECISIONS as f64
+    );
 }
 
 /// Records `n` spans in traces of 4 (one root), waits for the worker, and
@@ -64,12 +84,16 @@ fn worker_run(policies: bool, n: usize, p: &Payload) -> (f64, f64, u64) {
         .with_max_queue_size(n + 1)
         .with_max_queue_bytes(1usize << 32);
     b = if policies {
-        b.with_tail_sampling(TailConfig { keep_ratio: 1.0, ..TailConfig::default() })
+        b.with_tail_sampling(TailConfig {
+            keep_ratio: 1.0,
+            ..TailConfig::default()
+        })
     } else {
         b.without_redaction().with_metrics(false)
     };
     let cfg = b.build().expect("valid config");
-    let t = Tracer::with_exporters(cfg, "rust", vec![tt_sink_factory(sunk.clone())]).expect("tracer");
+    let t =
+        Tracer::with_exporters(cfg, "rust", vec![tt_sink_factory(sunk.clone())]).expect("tracer");
     // Warm the worker (thread, runtime, tokenizer-free paths).
     t.record(p.record());
     t.flush(Duration::from_secs(30)).ok();
@@ -90,7 +114,7 @@ fn worker_run(policies: bool, n: usize, p: &Payload) -> (f64, f64, u64) {
     t.flush(Duration::from_secs(120)).expect("flushed");
     let elapsed = start.elapsed();
     let delta = cpu::delta_by_name(&before, &cpu::snapshot());
-    let worker_ns = cpu::sum_prefixed(&delta, &["tokentrace-export"]);
+    let worker_ns = cpu::sum_prefixed(&delta, &["tokentrace-expo"]);
     let delivered = sunk.load(Relaxed) - 1;
     t.shutdown(Duration::from_secs(10)).ok();
     (
@@ -103,14 +127,28 @@ fn worker_run(policies: bool, n: usize, p: &Payload) -> (f64, f64, u64) {
 fn main() {
     head_sampling();
     let p = Payload::new();
-    let n = std::env::var("TT_BENCH_SPANS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n = std::env::var("TT_BENCH_SPANS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let (off_rate, off_cpu, off_n) = worker_run(false, n, &p);
     let (on_rate, on_cpu, on_n) = worker_run(true, n, &p);
-    println!("\nworker with every policy on vs off: {} spans in traces of 4, sink exporter", thousands(n as u64));
+    println!(
+        "\nworker with every policy on vs off: {} spans in traces of 4, sink exporter",
+        thousands(n as u64)
+    );
     println!("| worker | delivered | spans/s | worker CPU µs/span |");
     println!("|---|---:|---:|---:|");
-    println!("| policies off (no redaction, no tail, no metrics) | {} | {} | {off_cpu:.2} |", thousands(off_n), thousands(off_rate as u64));
-    println!("| policies on (redaction, tail sampling, cost, signals, metrics) | {} | {} | {on_cpu:.2} |", thousands(on_n), thousands(on_rate as u64));
+    println!(
+        "| policies off (no redaction, no tail, no metrics) | {} | {} | {off_cpu:.2} |",
+        thousands(off_n),
+        thousands(off_rate as u64)
+    );
+    println!(
+        "| policies on (redaction, tail sampling, cost, signals, metrics) | {} | {} | {on_cpu:.2} |",
+        thousands(on_n),
+        thousands(on_rate as u64)
+    );
     let share = off_cpu / on_cpu;
     println!(
         "\nthroughput with policies on = {:.0}% of off by worker CPU ({}); target >= 50%: {}",
