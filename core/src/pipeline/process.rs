@@ -30,6 +30,7 @@ pub(crate) struct Processor {
     signals: crate::signals::SignalConfig,
     prices: std::borrow::Cow<'static, PriceTable>,
     redactor: Option<std::sync::Arc<crate::redact::Redactor>>,
+    redact_cache: std::cell::RefCell<super::redaction::Cache>,
     capture_content: bool,
     max_batch_bytes: usize,
 }
@@ -46,6 +47,7 @@ impl Processor {
             limits: config.limits.clone(),
             signals: config.signals.clone(),
             redactor: config.redactor.as_ref().map(|h| h.0.clone()),
+            redact_cache: std::cell::RefCell::new(super::redaction::Cache::new()),
             capture_content: config.capture_content,
             prices: match &config.price_overrides {
                 Some(o) => std::borrow::Cow::Owned(PriceTable::builtin().with_overrides(&o.0)),
@@ -122,7 +124,12 @@ impl Processor {
             }
             self.enrich(&mut r, counters);
             if let Some(red) = &self.redactor {
-                super::redaction::apply(red, &mut r, self.capture_content);
+                super::redaction::apply(
+                    red,
+                    &mut self.redact_cache.borrow_mut(),
+                    &mut r,
+                    self.capture_content,
+                );
             }
             crate::signals::annotate(&mut r, &self.signals);
             if let Some(m) = metrics.as_deref_mut() {
