@@ -65,6 +65,7 @@ bench: ## benchmarks: tokentrace vs opentelemetry_sdk + otlp (several minutes; s
 	$(CARGO) bench -p tokentrace-core --bench hot_path
 	$(CARGO) bench -p tokentrace-core --bench pipeline
 	$(CARGO) bench -p tokentrace-core --bench memory
+	$(CARGO) bench -p tokentrace-core --bench policies
 
 .PHONY: clean
 clean: ## remove build outputs and venvs
