@@ -10,7 +10,7 @@ import time
 import pytest
 import tokentrace
 from conftest import needs_redaction, one_llm_span, parsed, run_script, spans
-from tokentrace import _native
+from tokentrace import _native, testing
 
 
 @pytest.mark.parametrize(
@@ -202,3 +202,41 @@ def test_emails_in_prompts_are_redacted(tt, fake_url):
     dumped = json.dumps(s["attributes"])
     assert "jane.doe@example.com" not in dumped
     assert "Write to" in json.dumps(parsed(s, "gen_ai.input.messages"))
+
+
+def test_application_mask_hook_runs_before_export(fake_url):
+    import re
+
+    import openai
+
+    def mask(text: str) -> str:
+        return re.sub(r"ACCT-\d+", "ACCT-***", text)
+
+    tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05, mask=mask)
+    testing.clear()
+    try:
+        with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="k", max_retries=0) as c:
+            c.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Balance of ACCT-123456 please"}]
+            )
+        s = one_llm_span()
+        dumped = json.dumps(s["attributes"])
+        assert "ACCT-123456" not in dumped
+        assert "ACCT-***" in json.dumps(parsed(s, "gen_ai.input.messages"))
+
+        def broken(text: str) -> str:
+            raise RuntimeError("bug in the hook")
+
+        tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05, mask=broken)
+        testing.clear()
+        with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="k", max_retries=0) as c:
+            r = c.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Balance of ACCT-123456 please"}]
+            )
+        assert r.choices[0].message.content, "the app is unaffected by a failing hook"
+        s = one_llm_span()
+        assert "ACCT-123456" not in json.dumps(s["attributes"]), "content dropped, never unmasked"
+        with pytest.raises(tokentrace.InvalidConfigError, match="mask"):
+            tokentrace.init(exporter="memory", mask="not callable")
+    finally:
+        tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05)

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 from . import _native
 from . import _runtime as rt
@@ -39,6 +39,7 @@ def init(
     sampler: Optional[str] = None,
     sampler_arg: Optional[Union[str, float]] = None,
     exit_timeout: Optional[float] = None,
+    mask: Optional[Callable[[str], str]] = None,
     **options: Any,
 ) -> None:
     """Starts tracing. Arguments left as None come from the environment
@@ -51,10 +52,18 @@ def init(
     export_timeout, retry_max_elapsed, attribute_count_limit,
     attribute_value_length_limit, event_count_limit. Durations are seconds.
 
+    `mask` is an optional application hook for masking of your own: it gets
+    the raw JSON text of each captured model request and response (before
+    core's built-in PII and secret redaction, which still runs) and returns
+    the text to record. It runs on the calling thread when a call ends; if it
+    raises, that call's content is dropped rather than recorded unmasked.
+
     Raises InvalidConfigError for an invalid value given here (invalid
     environment values only warn). Calling init() again replaces the tracer
     (the previous one is shut down, delivering what it holds).
     """
+    if mask is not None and not callable(mask):
+        raise InvalidConfigError(f"invalid mask {mask!r}: expected a callable taking and returning str")
     with _init_lock:
         t = _native.Tracer(
             service_name=service_name,
@@ -69,6 +78,7 @@ def init(
             **options,
         )
         old = rt.tracer
+        rt.mask = mask
         rt.set_tracer(t, exit_timeout)
         if old is not None and not old.is_shutdown:
             try:

@@ -10,9 +10,13 @@ import atexit
 import os
 import random
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 from . import _native
+
+#: Application masking hook (str -> str) applied to captured model-call
+#: bodies before they reach core, or None.
+mask: Optional[Callable[[str], str]] = None
 
 #: The active native tracer, or None before init() / after shutdown().
 tracer: Optional[_native.Tracer] = None

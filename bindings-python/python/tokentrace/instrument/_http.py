@@ -47,6 +47,30 @@ _RETURNED = 1
 _TERMINAL = (b"[DONE]", b"message_stop", b"response.completed", b"response.failed", b"response.incomplete")
 
 
+def _mask_bytes(data: Any) -> bytes:
+    hook = rt.mask
+    if hook is None or not data:
+        return data
+    out = hook(bytes(data).decode("utf-8", "replace"))
+    if not isinstance(out, str):
+        raise TypeError("mask must return str")
+    return out.encode("utf-8")
+
+
+def _apply_mask(req: Any, body: Any, chunks: Any) -> Any:
+    """Runs the application's mask hook over the captured bodies; a failing
+    hook drops the content (never records it unmasked)."""
+    try:
+        req = _mask_bytes(req)
+        if chunks is not None:
+            chunks = [_mask_bytes(b"".join(bytes(c) for c in chunks))]
+        else:
+            body = _mask_bytes(body)
+        return req, body, chunks
+    except Exception:
+        return None, None, ([] if chunks is not None else None)
+
+
 class Call:
     """One model call in flight. Fields that most calls never change are
     class-level defaults, so creating one sets only the identity."""
@@ -177,6 +201,9 @@ class Call:
             except Exception:
                 pass
         chunks = self.chunks
+        body = self.body
+        if rt.mask is not None:
+            req_body, body, chunks = _apply_mask(req_body, body, chunks)
         t.record_exchange(
             self.hi,
             self.lo,
@@ -187,7 +214,7 @@ class Call:
             end_ns,
             self.api,
             req_body,
-            chunks if chunks is not None else self.body,
+            chunks if chunks is not None else body,
             chunks is not None,
             self.status,
             error_type,
