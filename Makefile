@@ -40,9 +40,10 @@ demo-rust: ## the same kind of workflow recorded from Rust, then shown with the 
 	@echo; echo '$$ tokentrace stats'; TOKENTRACE_DIR=$(DEMO_DIR) target/debug/tokentrace stats
 
 .PHONY: lint
-lint: ## rustfmt and clippy (warnings are errors)
+lint: $(VENV)/.ready ## rustfmt, clippy (warnings are errors) and ruff
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -q -- -D warnings
+	$(VENV)/bin/ruff check bindings-python tests/fake-llm tests/e2e
 
 .PHONY: test-rust
 test-rust: ## Rust unit and integration tests
