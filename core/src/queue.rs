@@ -109,10 +109,13 @@ mod tests {
         let mut big = SpanRecord::new("x");
         big.name = "y".repeat(2000).into();
         assert_eq!(q.push(big), Err(PushError::Oversize));
-        let mut mid = SpanRecord::new("x");
-        mid.name = "y".repeat(500).into();
-        assert!(q.push(mid.clone()).is_ok());
-        assert_eq!(q.push(mid), Err(PushError::Bytes));
+        let mid = || {
+            let mut r = SpanRecord::new("x");
+            r.name = "y".repeat(500).into(); // a distinct allocation each time
+            r
+        };
+        assert!(q.push(mid()).is_ok());
+        assert_eq!(q.push(mid()), Err(PushError::Bytes));
         assert_eq!(q.len(), 1, "a refused push leaves no trace");
         q.pop();
         assert_eq!((q.bytes(), q.len()), (0, 0));

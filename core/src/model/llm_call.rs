@@ -152,26 +152,27 @@ impl Part {
     }
 
     pub(crate) fn approx_bytes(&self) -> usize {
-        24 + match self {
-            Part::Text { content } | Part::Reasoning { content } => shared_len(content),
-            Part::ToolCall {
-                id,
-                name,
-                arguments,
-            } => opt_len(id) + name.len() + opt_len(arguments),
-            Part::ToolCallResponse { id, response } => opt_len(id) + shared_len(response),
-            Part::Uri {
-                modality,
-                mime_type,
-                uri,
-            } => modality.len() + opt_len(mime_type) + uri.len(),
-            Part::Blob {
-                modality,
-                mime_type,
-                content,
-            } => modality.len() + opt_len(mime_type) + shared_len(content),
-            Part::Other { part_type, json } => part_type.len() + shared_len(json),
-        }
+        std::mem::size_of::<Part>()
+            + match self {
+                Part::Text { content } | Part::Reasoning { content } => shared_len(content),
+                Part::ToolCall {
+                    id,
+                    name,
+                    arguments,
+                } => opt_len(id) + shared_len(name) + opt_len(arguments),
+                Part::ToolCallResponse { id, response } => opt_len(id) + shared_len(response),
+                Part::Uri {
+                    modality,
+                    mime_type,
+                    uri,
+                } => shared_len(modality) + opt_len(mime_type) + shared_len(uri),
+                Part::Blob {
+                    modality,
+                    mime_type,
+                    content,
+                } => shared_len(modality) + opt_len(mime_type) + shared_len(content),
+                Part::Other { part_type, json } => shared_len(part_type) + shared_len(json),
+            }
     }
 }
 
@@ -205,7 +206,9 @@ impl Message {
     }
 
     pub(crate) fn approx_bytes(&self) -> usize {
-        32 + self.role.len()
+        std::mem::size_of::<Message>()
+            + 16
+            + shared_len(&self.role)
             + opt_len(&self.name)
             + opt_len(&self.finish_reason)
             + self.parts.iter().map(Part::approx_bytes).sum::<usize>()
@@ -310,7 +313,10 @@ impl LlmCall {
             &self.tool_result,
             &self.agent_name,
         ];
-        256 + self.provider.len()
+        // The boxed struct itself, plus its Vec buffers' headers.
+        std::mem::size_of::<LlmCall>()
+            + 96
+            + shared_len(&self.provider)
             + strs.iter().map(|s| opt_len(s)).sum::<usize>()
             + self
                 .system_instructions

@@ -4,7 +4,7 @@
 use super::exchange::Exchange;
 use super::ids::{SpanId, TraceId};
 use super::llm_call::LlmCall;
-use super::value::{KeyValue, Str};
+use super::value::{KeyValue, Str, shared_len};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SpanKind {
@@ -117,20 +117,29 @@ impl SpanRecord {
         let attrs: usize = self
             .attributes
             .iter()
-            .map(|kv| 48 + kv.key.len() + kv.value.approx_bytes())
+            .map(|kv| {
+                std::mem::size_of::<KeyValue>() + shared_len(&kv.key) + kv.value.approx_bytes()
+            })
             .sum();
         let events: usize = self
             .events
             .iter()
             .map(|e| {
-                64 + e.name.len()
+                std::mem::size_of::<Event>()
+                    + shared_len(&e.name)
                     + e.attributes
                         .iter()
-                        .map(|kv| 48 + kv.key.len() + kv.value.approx_bytes())
+                        .map(|kv| {
+                            std::mem::size_of::<KeyValue>()
+                                + shared_len(&kv.key)
+                                + kv.value.approx_bytes()
+                        })
                         .sum::<usize>()
             })
             .sum();
-        256 + self.name.len()
+        std::mem::size_of::<SpanRecord>()
+            + 64
+            + shared_len(&self.name)
             + attrs
             + events
             + self.status.message.as_ref().map_or(0, |m| m.len())
