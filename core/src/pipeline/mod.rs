@@ -466,6 +466,7 @@ impl Tracer {
             *d = Some(deadline);
         }
         let enqueued = p.counters.enqueued.load(SeqCst);
+        let cut_before = p.counters.dropped(DropReason::Shutdown);
         if p.state() == WorkerState::NotStarted && enqueued > 0 {
             self.ensure_worker(&p);
         }
@@ -475,13 +476,21 @@ impl Tracer {
             matches!(st, WorkerState::Stopped | WorkerState::NotStarted)
                 || p.counters.settled.load(SeqCst) >= enqueued
         });
-        let pending = enqueued.saturating_sub(p.counters.settled.load(SeqCst));
+        let unsettled = enqueued.saturating_sub(p.counters.settled.load(SeqCst));
         // Give the worker a moment to observe the deadline and count the rest.
-        if !stopped || pending > 0 {
+        if !stopped || unsettled > 0 {
             p.wait_until(Instant::now() + Duration::from_millis(100), |_, st| {
                 matches!(st, WorkerState::Stopped | WorkerState::NotStarted)
             });
         }
+        // Records the worker cut at the deadline are settled too, but were not
+        // delivered: report them, whichever side of the deadline the count
+        // landed on.
+        let cut = p
+            .counters
+            .dropped(DropReason::Shutdown)
+            .saturating_sub(cut_before);
+        let pending = unsettled.max(cut);
         if pending > 0 {
             return Err(LifecycleError::Timeout { timeout, pending });
         }

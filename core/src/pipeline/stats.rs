@@ -146,6 +146,10 @@ impl Counters {
         self.dropped[Self::idx(reason)].fetch_add(n, Relaxed);
     }
 
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped[Self::idx(reason)].load(Relaxed)
+    }
+
     /// Records already accepted that are dropped later: also settled.
     pub fn drop_settled(&self, reason: DropReason, n: u64) {
         self.drop_n(reason, n);
