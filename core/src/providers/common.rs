@@ -16,6 +16,48 @@ pub(crate) fn map_openai_finish_reason(raw: &str) -> Str {
     })
 }
 
+/// The parts of OpenAI message content as sent: a bare string becomes one
+/// text part (pushed here); an array's items are returned for the caller's
+/// API-specific part types.
+pub(crate) fn content_items<'a>(content: &'a RawValue, parts: &mut Vec<Part>) -> Vec<&'a RawValue> {
+    let t = content.get().trim_start();
+    if t.starts_with('"') {
+        if let Some(s) = parse::<LStr>(t).and_then(|s| s.0) {
+            parts.push(Part::text(s));
+        }
+        return Vec::new();
+    }
+    parse::<Vec<&RawValue>>(t).unwrap_or_default()
+}
+
+/// OpenAI's `input_audio` object (chat and responses APIs).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct InputAudio<'a> {
+    #[serde(borrow)]
+    pub data: LCow<'a>,
+    #[serde(borrow)]
+    pub format: LCow<'a>,
+}
+
+impl InputAudio<'_> {
+    pub(crate) fn part(&self) -> Part {
+        blob(
+            "audio",
+            audio_mime(self.format.as_str()).as_deref(),
+            self.data.as_str(),
+        )
+    }
+}
+
+/// Inline file data: a `data:` URL, or bare base64 without the prefix.
+pub(crate) fn file_data_part(data: &str) -> Part {
+    match media_part(data, "document") {
+        Part::Uri { .. } => blob("document", None, data),
+        part => part,
+    }
+}
+
 /// A media reference: `data:` URLs become inline blobs (base64 content and
 /// the URL's mime type), anything else stays a URI.
 pub(crate) fn media_part(url: &str, modality: &str) -> Part {

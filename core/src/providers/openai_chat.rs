@@ -7,8 +7,8 @@ use serde::de::MapAccess;
 use serde_json::value::RawValue;
 
 use super::common::{
-    OpenAiUsage, audio_mime, blob, file_part, map_openai_finish_reason, media_part, other_part,
-    read_param, record_stream_error, tool_result_text,
+    InputAudio, OpenAiUsage, content_items, file_data_part, file_part, map_openai_finish_reason,
+    media_part, other_part, read_param, record_stream_error, tool_result_text,
 };
 use super::json::{
     FieldSink, Items, LCow, LObj, LStr, LU64, LVec, parse, raw_text, skip, string_or_json,
@@ -289,15 +289,6 @@ struct UrlObj<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct InputAudio<'a> {
-    #[serde(borrow)]
-    data: LCow<'a>,
-    #[serde(borrow)]
-    format: LCow<'a>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
 struct FileRef<'a> {
     #[serde(borrow)]
     file_id: LCow<'a>,
@@ -306,17 +297,7 @@ struct FileRef<'a> {
 }
 
 fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
-    let t = content.get().trim_start();
-    if t.starts_with('"') {
-        if let Some(s) = parse::<LStr>(t).and_then(|s| s.0) {
-            parts.push(Part::text(s));
-        }
-        return;
-    }
-    let Some(list) = parse::<Vec<&RawValue>>(t) else {
-        return;
-    };
-    for raw in list {
+    for raw in content_items(content, parts) {
         let Some(p) = parse::<LObj<ContentPart>>(raw.get()).and_then(|p| p.0) else {
             continue;
         };
@@ -331,20 +312,10 @@ fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
                 };
                 url.0.map(|url| media_part(&url, "image"))
             }),
-            "input_audio" => p.input_audio.get().map(|a| {
-                blob(
-                    "audio",
-                    audio_mime(a.format.as_str()).as_deref(),
-                    a.data.as_str(),
-                )
-            }),
+            "input_audio" => p.input_audio.get().map(InputAudio::part),
             "file" => p.file.get().and_then(|f| {
                 if let Some(data) = f.file_data.0.as_deref() {
-                    Some(match media_part(data, "document") {
-                        // Bare base64 without a data: prefix.
-                        Part::Uri { .. } => blob("document", None, data),
-                        part => part,
-                    })
+                    Some(file_data_part(data))
                 } else {
                     f.file_id
                         .0

@@ -7,8 +7,8 @@ use serde::de::MapAccess;
 use serde_json::value::RawValue;
 
 use super::common::{
-    audio_mime, blob, file_part, media_part, other_part, read_param, record_stream_error,
-    tool_result_text,
+    InputAudio, content_items, file_data_part, file_part, media_part, other_part, read_param,
+    record_stream_error, tool_result_text,
 };
 use super::json::{
     FieldSink, Items, LCow, LObj, LStr, LU64, LVec, parse, raw_text, skip, string_or_json,
@@ -271,27 +271,8 @@ struct ContentPart<'a> {
     input_audio: LObj<InputAudio<'a>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct InputAudio<'a> {
-    #[serde(borrow)]
-    data: LCow<'a>,
-    #[serde(borrow)]
-    format: LCow<'a>,
-}
-
 fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
-    let t = content.get().trim_start();
-    if t.starts_with('"') {
-        if let Some(s) = parse::<LStr>(t).and_then(|s| s.0) {
-            parts.push(Part::text(s));
-        }
-        return;
-    }
-    let Some(list) = parse::<Vec<&RawValue>>(t) else {
-        return;
-    };
-    for raw in list {
+    for raw in content_items(content, parts) {
         let Some(p) = parse::<LObj<ContentPart>>(raw.get()).and_then(|p| p.0) else {
             continue;
         };
@@ -305,10 +286,7 @@ fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
             },
             "input_file" => {
                 if let Some(data) = p.file_data.0.as_deref() {
-                    Some(match media_part(data, "document") {
-                        Part::Uri { .. } => blob("document", None, data),
-                        part => part,
-                    })
+                    Some(file_data_part(data))
                 } else if let Some(url) = p.file_url.0.as_deref() {
                     Some(media_part(url, "document"))
                 } else {
@@ -318,13 +296,7 @@ fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
                         .map(|id| file_part("document", None, id))
                 }
             }
-            "input_audio" => p.input_audio.get().map(|a| {
-                blob(
-                    "audio",
-                    audio_mime(a.format.as_str()).as_deref(),
-                    a.data.as_str(),
-                )
-            }),
+            "input_audio" => p.input_audio.get().map(InputAudio::part),
             other => Some(other_part(other, raw)),
         };
         parts.extend(part);
