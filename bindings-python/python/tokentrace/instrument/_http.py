@@ -360,30 +360,27 @@ def make_async_send(orig: Any) -> Any:
     return send
 
 
-def make_iter_bytes(orig: Any) -> Any:
-    def iter_bytes(self: Any, *args: Any, **kwargs: Any) -> Any:
+def _make_byte_iter(orig: Any, tee: Any) -> Any:
+    """`Response.iter_bytes` / `aiter_bytes`: tee the stream of a traced call."""
+
+    def byte_iter(self: Any, *args: Any, **kwargs: Any) -> Any:
         it = orig(self, *args, **kwargs)
         call = self.__dict__.get(_KEY)
         if call is None or call.done:
             return it
-        g = _tee(call, it)
+        g = tee(call, it)
         call.gen = g
         return g
 
-    return iter_bytes
+    return byte_iter
+
+
+def make_iter_bytes(orig: Any) -> Any:
+    return _make_byte_iter(orig, _tee)
 
 
 def make_aiter_bytes(orig: Any) -> Any:
-    def aiter_bytes(self: Any, *args: Any, **kwargs: Any) -> Any:
-        it = orig(self, *args, **kwargs)
-        call = self.__dict__.get(_KEY)
-        if call is None or call.done:
-            return it
-        g = _atee(call, it)
-        call.gen = g
-        return g
-
-    return aiter_bytes
+    return _make_byte_iter(orig, _atee)
 
 
 def make_close(orig: Any) -> Any:
