@@ -1,5 +1,6 @@
-"""`python -m tokentrace`: the CLI shipped in the wheel, over a store written
-by the demo agent (file exporter, the default without an endpoint)."""
+"""`python -m tokentrace` and the `tokentrace` console script: the CLI compiled
+into the extension, over a store written by the demo agent (file exporter,
+the default without an endpoint)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from tokentrace.__main__ import binary
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "agent_demo.py"
-
-pytestmark = pytest.mark.skipif(
-    binary() is None,
-    reason="no CLI binary in this install: `make -C bindings-python cli-bin` (the wheel built by `make test` has it)",
-)
-
 
 def run(args, env, **kw):
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=120, **kw)
@@ -48,3 +41,28 @@ def test_cli_errors_keep_their_exit_code(tmp_path):
     assert p.returncode == 1
     assert "no trace store" in p.stderr
     assert run(["-m", "tokentrace", "--no-such-flag"], env).returncode == 2
+
+
+def test_console_script_and_help(tmp_path):
+    # `pip install tokentrace` puts a `tokentrace` script beside the interpreter.
+    script = Path(sys.executable).parent / "tokentrace"
+    env = dict(os.environ) | {"TOKENTRACE_DIR": str(tmp_path / "missing")}
+    help_ = subprocess.run([str(script), "--help"], env=env, capture_output=True, text=True, timeout=60)
+    assert help_.returncode == 0, help_.stderr
+    for command in ("view", "stats", "tail", "replay"):
+        assert command in help_.stdout
+    p = subprocess.run([str(script), "stats"], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "no trace store" in p.stderr
+
+
+def test_tail_stops_at_its_timeout(tmp_path, fake_url):
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith(("OTEL_", "TOKENTRACE_")):
+            del env[k]
+    env |= {"TOKENTRACE_DIR": str(tmp_path / "store"), "FAKE_LLM_URL": fake_url}
+    assert run([str(DEMO)], env).returncode == 0
+    tail = run(["-m", "tokentrace", "tail", "--timeout", "0.5"], env)
+    assert tail.returncode == 0, tail.stderr
+    assert "gpt-4o-mini" in tail.stdout

@@ -176,6 +176,62 @@ def test_thread_pool_outside_a_trace_starts_separate_traces(tt):
     assert len({s["trace_id"] for s in ss}) == 2
 
 
+def test_pool_created_inside_a_trace_serves_later_tasks_outside_it(tt):
+    # The pool's worker thread is started by the first submit, inside the trace; a task
+    # submitted after the trace ended must not join it.
+    def step(name):
+        with tokentrace.span(name):
+            pass
+
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        with tokentrace.trace("first") as root:
+            ex.submit(step, "inside").result()
+        ex.submit(step, "after").result()
+    by_name = {s["name"]: s for s in spans()}
+    assert by_name["inside"]["parent_span_id"] == root.span_id
+    assert by_name["after"]["parent_span_id"] is None
+    assert by_name["after"]["trace_id"] != root.trace_id
+
+
+class _Worker(threading.Thread):
+    def __init__(self, i):
+        super().__init__()
+        self.i = i
+
+    def run(self):
+        with tokentrace.span(f"subclass-{self.i}"):
+            pass
+
+
+def test_threads_started_inside_a_trace_join_it(tt):
+    def work(i):
+        with tokentrace.span(f"thread-{i}"):
+            pass
+
+    with tokentrace.trace("threads") as root:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(3)] + [_Worker(9)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    children = [s for s in spans() if s["name"] != "threads"]
+    assert sorted(s["name"] for s in children) == ["subclass-9", "thread-0", "thread-1", "thread-2"]
+    assert all(s["parent_span_id"] == root.span_id and s["trace_id"] == root.trace_id for s in children)
+    assert all("run" not in t.__dict__ for t in threads)  # the wrapper is gone once the thread ends
+
+
+def test_threads_started_outside_a_trace_start_their_own(tt):
+    def work():
+        with tokentrace.span("alone"):
+            pass
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    (s,) = spans()
+    assert s["parent_span_id"] is None
+
+
 def test_inject_and_extract_traceparent(tt):
     headers = {}
     assert tokentrace.inject(headers) == {}

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import _native
 from . import _runtime as rt
@@ -29,7 +29,7 @@ _init_lock = threading.Lock()
 def init(
     service_name: Optional[str] = None,
     environment: Optional[str] = None,
-    exporter: Optional[Union[str, list]] = None,
+    exporter: Optional[Union[str, List[str]]] = None,
     endpoint: Optional[str] = None,
     protocol: Optional[str] = None,
     headers: Optional[Union[Dict[str, str], str]] = None,

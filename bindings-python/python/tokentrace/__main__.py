@@ -1,54 +1,29 @@
 """`python -m tokentrace view|stats|tail|replay`: the tokentrace CLI.
 
-The wheel ships the CLI binary (`tokentrace/_bin/tokentrace`, built from the
-`cli/` crate), so neither cargo nor a separate install is needed. This
-module only finds it and replaces the Python process with it (exit codes,
-Ctrl-C in `tail` and pipes then behave as with the binary itself). Without
-a packaged binary (an editable dev install) a `tokentrace` on PATH is used.
+The CLI is compiled into the native extension (`_native.cli_main`), so every
+install has it — wheel, sdist or `pip install ./bindings-python` — with no
+cargo and no separate binary. The `tokentrace` console script lands here too.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+import signal
 import sys
-from pathlib import Path
 from typing import List, Optional
 
-
-def binary() -> Optional[str]:
-    """The CLI executable: the one shipped in the package, else one on PATH."""
-    name = "tokentrace.exe" if os.name == "nt" else "tokentrace"
-    packaged = Path(__file__).resolve().parent / "_bin" / name
-    if packaged.is_file() and os.access(packaged, os.X_OK):
-        return str(packaged)
-    found = shutil.which("tokentrace")
-    if found is None:
-        return None
-    try:
-        with open(found, "rb") as f:
-            if f.read(2) == b"#!":  # our own console script (or another wrapper): not the binary
-                return None
-    except OSError:
-        return None
-    return found
+from . import _native
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    exe = binary()
-    if exe is None:
-        sys.stderr.write(
-            "tokentrace: no CLI binary in this install (an editable build without `_bin/`), "
-            "and no `tokentrace` on PATH\n"
-        )
-        return 2
-    if os.name == "nt" or argv is not None:
-        return subprocess.call([exe, *args])
+    # The CLI writes to the file descriptors itself: nothing of Python's may be left buffered.
     sys.stdout.flush()
-    os.execv(exe, [exe, *args])
-    return 0  # not reached
+    sys.stderr.flush()
+    if argv is None:
+        # A terminal command, as the binary is: Ctrl-C ends it at once (Python's handler would
+        # only run once the native call returns); `tail` installs its own clean-stop handler.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return _native.cli_main(["tokentrace", *args])
 
 
 if __name__ == "__main__":

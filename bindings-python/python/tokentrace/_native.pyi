@@ -1,6 +1,19 @@
 """Type stubs of the native module (checked with `python -m mypy.stubtest tokentrace._native`)."""
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union, final
+
+__all__ = [
+    "AlreadyShutdownError",
+    "Attrs",
+    "FlushTimeoutError",
+    "InvalidConfigError",
+    "TokentraceError",
+    "Tracer",
+    "__version__",
+    "binding_errors",
+    "cli_main",
+    "fork_epoch",
+]
 
 __version__: str
 
@@ -9,12 +22,14 @@ class InvalidConfigError(TokentraceError): ...
 class FlushTimeoutError(TokentraceError): ...
 class AlreadyShutdownError(TokentraceError): ...
 
+@final
 class Attrs:
     def __new__(cls, attrs: Dict[str, Any]) -> "Attrs": ...
     def merged(self, attrs: Dict[str, Any]) -> "Attrs": ...
     def __len__(self) -> int: ...
     def keys(self) -> List[str]: ...
 
+@final
 class Tracer:
     def __new__(cls, **options: Any) -> "Tracer": ...
     @property
@@ -96,3 +111,4 @@ class Tracer:
 
 def binding_errors() -> int: ...
 def fork_epoch() -> int: ...
+def cli_main(argv: List[str]) -> int: ...

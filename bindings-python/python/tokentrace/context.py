@@ -4,7 +4,7 @@ Each span captures its parent once, when it starts, and keeps it: the parent
 is never re-derived from ambient state at the end (which is what breaks
 traces when a generator or stream is finished from another task). asyncio
 tasks copy the context when created; `concurrent.futures` executors do not,
-so instrumentation wraps `ThreadPoolExecutor.submit` (see
+so instrumentation wraps `ThreadPoolExecutor.submit` and `Thread.start` (see
 `instrument/_threads.py`).
 """
 

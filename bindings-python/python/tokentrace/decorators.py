@@ -14,7 +14,7 @@ import functools
 import inspect
 import traceback
 from time import time_ns
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from . import _native
 from . import _runtime as rt
@@ -44,14 +44,14 @@ class LiveSpan:
         self,
         name: str,
         kind: Optional[str] = None,
-        attrs: Optional[dict] = None,
-        assoc: Optional[dict] = None,
+        attrs: Optional[Dict[str, Any]] = None,
+        assoc: Optional[Dict[str, Any]] = None,
         parent: Optional[SpanContext] = None,
     ) -> None:
         self.name = name
         self.kind = kind
         self.attrs = attrs
-        self.events: Optional[list] = None
+        self.events: Optional[List[Any]] = None
         self.ctx: Optional[SpanContext] = None
         self.parent: Optional[SpanContext] = None
         self.start_ns = 0
@@ -227,7 +227,7 @@ def observe(
     generator and async generator functions)."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        span_name = name or getattr(f, "__qualname__", None) or getattr(f, "__name__", "call")
+        span_name = name or str(getattr(f, "__qualname__", None) or getattr(f, "__name__", "call"))
         if inspect.isasyncgenfunction(f):
             return _wrap_async_gen(f, span_name, kind)
         if inspect.isgeneratorfunction(f):

@@ -68,7 +68,7 @@ class RemoteContext(SpanContext):
 
     def __init__(self, hi: int, lo: int, span_id: int, sampled: bool) -> None:
         super().__init__(hi, lo, span_id, sampled, remote=True)
-        self._token: Optional[Token] = None
+        self._token: Optional["Token[Any]"] = None
 
     def __enter__(self) -> "RemoteContext":
         self._token = CURRENT.set(self)

@@ -1,7 +1,6 @@
 //! `tokentrace replay`: send every stored export request to an OTLP collector.
 
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -40,7 +39,7 @@ struct Tally {
     unreadable: usize,
 }
 
-pub fn run(dir: &Path, args: &ReplayArgs) -> Result<ExitCode, CliError> {
+pub fn run(dir: &Path, args: &ReplayArgs) -> Result<u8, CliError> {
     let reader = load::open(dir)?;
     let sender = sender::connect(
         args.protocol,
@@ -65,9 +64,9 @@ pub fn run(dir: &Path, args: &ReplayArgs) -> Result<ExitCode, CliError> {
     }
     let nothing = tally.requests == 0 && tally.failed_requests == 0 && tally.unreadable > 0;
     Ok(if tally.failed_requests > 0 || nothing {
-        ExitCode::FAILURE
+        crate::FAILURE
     } else {
-        ExitCode::SUCCESS
+        crate::SUCCESS
     })
 }
 

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -50,7 +49,7 @@ fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-pub fn run(dir: &Path, args: &StatsArgs, style: Style) -> Result<ExitCode, CliError> {
+pub fn run(dir: &Path, args: &StatsArgs, style: Style) -> Result<u8, CliError> {
     let cutoff = args.since.map(|days| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -91,7 +90,7 @@ pub fn run(dir: &Path, args: &StatsArgs, style: Style) -> Result<ExitCode, CliEr
     if total.totals.calls == 0 {
         writeln!(out, "No model calls in {}{window}.", dir.display())?;
         out.flush()?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(crate::SUCCESS);
     }
     writeln!(
         out,
@@ -131,7 +130,7 @@ pub fn run(dir: &Path, args: &StatsArgs, style: Style) -> Result<ExitCode, CliEr
         )?;
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::SUCCESS)
 }
 
 fn write_table(

@@ -2,7 +2,6 @@
 
 use std::io::{self, Write};
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,7 +27,7 @@ pub struct TailArgs {
     pub interval: u64,
 }
 
-pub fn run(dir: &Path, args: &TailArgs, style: Style) -> Result<ExitCode, CliError> {
+pub fn run(dir: &Path, args: &TailArgs, style: Style) -> Result<u8, CliError> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -64,7 +63,7 @@ pub fn run(dir: &Path, args: &TailArgs, style: Style) -> Result<ExitCode, CliErr
     loop {
         let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if stop.load(Ordering::SeqCst) || remaining == Some(Duration::ZERO) {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(crate::SUCCESS);
         }
         std::thread::sleep(remaining.map_or(interval, |r| r.min(interval)));
         let batch = match follower.poll() {

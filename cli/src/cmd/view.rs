@@ -2,7 +2,6 @@
 
 use std::io::{self, Write};
 use std::path::Path;
-use std::process::ExitCode;
 
 use clap::Args;
 
@@ -32,7 +31,7 @@ pub struct ViewArgs {
 const MAX_NAME_WIDTH: usize = 48;
 const MAX_MODEL_WIDTH: usize = 32;
 
-pub fn run(dir: &Path, args: &ViewArgs, style: Style) -> Result<ExitCode, CliError> {
+pub fn run(dir: &Path, args: &ViewArgs, style: Style) -> Result<u8, CliError> {
     let mut traces = traces::build(load::spans(dir)?);
     if let Some(service) = &args.service {
         traces.retain(|t| t.has_service(service));
@@ -48,7 +47,7 @@ pub fn run(dir: &Path, args: &ViewArgs, style: Style) -> Result<ExitCode, CliErr
         write_trace(&mut out, trace, true, style)?;
         write_details(&mut out, trace, limits, style)?;
         out.flush()?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(crate::SUCCESS);
     }
     if traces.is_empty() {
         writeln!(out, "No traces in {}.", dir.display())?;
@@ -61,7 +60,7 @@ pub fn run(dir: &Path, args: &ViewArgs, style: Style) -> Result<ExitCode, CliErr
         write_trace(&mut out, trace, false, style)?;
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::SUCCESS)
 }
 
 fn find<'a>(traces: &'a [Trace], wanted: &str) -> Result<&'a Trace, CliError> {

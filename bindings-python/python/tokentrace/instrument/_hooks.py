@@ -13,17 +13,17 @@ import importlib.abc
 import importlib.machinery
 import sys
 import threading
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 #: (module, class path, attribute, factory(original) -> replacement)
-Target = tuple
+Target = Tuple[str, str, str, Callable[[Any], Any]]
 
 _MARK = "__tokentrace_original__"
 
 _lock = threading.RLock()
-_targets: list = []
+_targets: List[Target] = []
 #: (class, attribute) -> original attribute as found in the class __dict__
-_patched: dict = {}
+_patched: Dict[Tuple[type, str], Any] = {}
 _finder: Optional["_PostImportFinder"] = None
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from time import time_ns
-from typing import Any, Optional
+from typing import Any, List, Optional, cast
 
 from .. import _runtime as rt
 from .._runtime import getrandbits
@@ -50,7 +50,7 @@ _TERMINAL = (b"[DONE]", b"message_stop", b"response.completed", b"response.faile
 def _mask_bytes(data: Any) -> bytes:
     hook = rt.mask
     if hook is None or not data:
-        return data
+        return cast(bytes, data)  # no copy: whatever buffer the client handed over
     out = hook(bytes(data).decode("utf-8", "replace"))
     if not isinstance(out, str):
         raise TypeError("mask must return str")
@@ -78,7 +78,7 @@ class Call:
     request: Any = None
     status: Optional[int] = None
     body: Optional[bytes] = None
-    chunks: Optional[list] = None
+    chunks: Optional[List[Any]] = None
     first_ns = 0
     eof = False
     closed = False
@@ -243,7 +243,7 @@ def _running(g: Any) -> bool:
     return bool(r)
 
 
-def _saw_terminal(chunks: Optional[list]) -> bool:
+def _saw_terminal(chunks: Optional[List[Any]]) -> bool:
     if not chunks:
         return False
     tail = chunks[-1] if len(chunks) == 1 else chunks[-2] + chunks[-1]
@@ -413,7 +413,7 @@ def make_aclose(orig: Any) -> Any:
     return aclose
 
 
-def targets(module: str) -> list:
+def targets(module: str) -> List[Any]:
     """(module, class, attribute, wrapper factory) for one httpx flavour."""
     return [
         (module, "Client", "send", make_send),
