@@ -62,15 +62,32 @@ test: lint test-rust test-fake-llm test-python test-phoenix ## every test, all l
 	@echo "make test: all suites passed"
 
 .PHONY: bench
-bench: ## benchmarks: tokentrace vs opentelemetry_sdk + otlp (several minutes; see bench/README.md)
+bench: ## benchmarks: tokentrace vs opentelemetry_sdk + otlp (several minutes; see bench/README.md; Python SDKs: make bench-python)
 	$(CARGO) bench -p tokentrace-core --bench hot_path
 	$(CARGO) bench -p tokentrace-core --bench pipeline
 	$(CARGO) bench -p tokentrace-core --bench memory
 	$(CARGO) bench -p tokentrace-core --bench policies
 
+BENCH_VENV := .venv-bench
+BENCH_ARGS ?=
+BENCH_WHEEL ?=
+
+$(BENCH_VENV)/.ready: bench/python/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -r bench/python/requirements.txt
+	touch $@
+
+.PHONY: bench-python
+bench-python: $(BENCH_VENV)/.ready ## Python: tokentrace vs OTel openai-v2, OpenLLMetry, Langfuse (~10 min; BENCH_ARGS=--quick, BENCH_WHEEL=path skips the wheel build)
+	wheel="$(BENCH_WHEEL)"; if [ -z "$$wheel" ]; then $(MAKE) -C bindings-python wheel && wheel=$$(ls target/wheels/python/tokentrace-*.whl); fi; \
+	  $(BENCH_VENV)/bin/python -m pip install -q --force-reinstall --no-deps "$$wheel"
+	$(CARGO) build --release -q -p tokentrace-fake-otlp
+	cd bench/python && ../../$(BENCH_VENV)/bin/python run.py $(BENCH_ARGS)
+
 .PHONY: clean
 clean: ## remove build outputs and venvs
-	rm -rf target $(VENV) $(DEMO_DIR) .venv-phoenix .venv-older
+	rm -rf target $(VENV) $(DEMO_DIR) .venv-phoenix .venv-older $(BENCH_VENV)
 
 PHOENIX_VENV := .venv-phoenix
 
