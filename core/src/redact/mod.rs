@@ -279,7 +279,7 @@ impl Redactor {
         })?;
         let secret_scanner = SecretScanner::new().map_err(|e| RedactError::InvalidField {
             field: "secrets",
-            reason: format!("secret prefix automaton: {e}"),
+            reason: format!("secret prefixes: {e}"),
         })?;
         Ok(Redactor {
             email: cfg.email,
