@@ -143,7 +143,9 @@ impl KeyMatcher {
         {
             return false;
         }
-        if !self.entries.is_match(norm) {
+        // One automaton pass: the words are split only once an entry is found.
+        let mut found = self.entries.find_overlapping_iter(norm).peekable();
+        if found.peek().is_none() {
             return false;
         }
         // Every alphanumeric byte belongs to exactly one word, so the words
@@ -158,7 +160,7 @@ impl KeyMatcher {
             at += e - s;
         }
         let bounds = &bounds[..n];
-        self.entries.find_overlapping_iter(norm).any(|m| {
+        found.any(|m| {
             // The entry must end where a word ends...
             let Some(last) = bounds.iter().position(|&(_, e)| e == m.end()) else {
                 return false;
