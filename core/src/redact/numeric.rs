@@ -4,7 +4,7 @@
 
 use super::context::{Hint, id_hint, phone_hint, ssn_hint};
 use super::groups::{Groups, Sep, parse};
-use super::scan::{V, at, find_where, glued_after, glued_before, is_escape_letter, is_word};
+use super::scan::{Finder, V, at, glued_after, glued_before, is_escape_letter, is_word};
 use super::validate::{card_valid, ssn_valid};
 use super::{Finding, PiiKind, iban, ip, phone};
 
@@ -29,12 +29,6 @@ impl NumericKinds {
 #[inline(always)]
 fn is_trigger(c: V) -> V {
     c.within(b'0', b'9').or(c.eq(b'+')).or(c.eq(b'('))
-}
-
-/// Next trigger byte at or after `i`.
-#[inline]
-fn next_trigger(b: &[u8], i: usize) -> usize {
-    find_where(b, i, is_trigger)
 }
 
 enum Outcome {
@@ -68,9 +62,10 @@ pub(crate) fn scan(b: &[u8], on: NumericKinds, out: &mut Vec<Finding>) {
         from_earlier.max(from_this)
     };
     let n = b.len();
+    let mut triggers = Finder::new(|_, _, _, c| is_trigger(c));
     let mut i = 0;
     while i < n {
-        i = next_trigger(b, i);
+        i = triggers.find(b, i);
         if i >= n {
             break;
         }

@@ -147,11 +147,17 @@ fn load(b: &[u8], j: usize, back: usize) -> V {
     V::load(&buf)
 }
 
-/// First position `>= i` where `pred` holds, or `b.len()`. `pred` gets the
-/// bytes at a position and the three before it: `(b[j-3], b[j-2], b[j-1],
-/// b[j])`, 0 before the start of the text; it must not hold for four zeros.
+/// The first 16-byte window, starting at `i + 16k`, where `pred` holds
+/// somewhere: its start and the mask of the positions (none past the end).
+/// `pred` gets the bytes at a position and the three before it: `(b[j-3],
+/// b[j-2], b[j-1], b[j])`, 0 outside the text; it must not hold when the
+/// last of them is 0.
 #[inline(always)]
-pub(crate) fn find_where4(b: &[u8], mut i: usize, pred: impl Fn(V, V, V, V) -> V + Copy) -> usize {
+fn next_window(
+    b: &[u8],
+    mut i: usize,
+    pred: impl Fn(V, V, V, V) -> V + Copy,
+) -> Option<(usize, u32)> {
     loop {
         // Whole windows: one bounds check for the four overlapping loads.
         while let Some(w) = i
@@ -165,27 +171,74 @@ pub(crate) fn find_where4(b: &[u8], mut i: usize, pred: impl Fn(V, V, V, V) -> V
             };
             let m = pred(v(0), v(1), v(2), v(3)).mask();
             if m != 0 {
-                return i + m.trailing_zeros() as usize;
+                return Some((i, m));
             }
             i += 16;
         }
         // The first three bytes and the tail, zero-padded.
         if i >= b.len() {
-            return b.len();
+            return None;
         }
         let m = pred(load(b, i, 3), load(b, i, 2), load(b, i, 1), load(b, i, 0)).mask();
+        let m = if b.len() - i < 16 {
+            m & ((1u32 << (b.len() - i)) - 1)
+        } else {
+            m
+        };
         if m != 0 {
-            return (i + m.trailing_zeros() as usize).min(b.len());
+            return Some((i, m));
         }
         i += 16;
     }
 }
 
-/// First position `>= i` whose byte satisfies `pred`, or `b.len()`; `pred`
-/// must not hold for 0.
+/// First position `>= i` where `pred` holds (see [`next_window`]), or `b.len()`:
+/// what a [`Finder`] must answer.
+#[cfg(test)]
 #[inline(always)]
-pub(crate) fn find_where(b: &[u8], i: usize, pred: impl Fn(V) -> V + Copy) -> usize {
-    find_where4(b, i, move |_, _, _, c| pred(c))
+pub(crate) fn find_where4(b: &[u8], i: usize, pred: impl Fn(V, V, V, V) -> V + Copy) -> usize {
+    next_window(b, i, pred).map_or(b.len(), |(w, m)| w + m.trailing_zeros() as usize)
+}
+
+/// A trigger search that keeps the mask of its last window, so that the next
+/// candidate in the same 16 bytes costs a bit scan, not another window: in
+/// dense text (JSON, code, logs) candidates come a few bytes apart.
+pub(crate) struct Finder<P> {
+    pred: P,
+    /// Start of the cached window (`usize::MAX`: none yet) and its mask.
+    window: usize,
+    mask: u32,
+}
+
+impl<P: Fn(V, V, V, V) -> V + Copy> Finder<P> {
+    pub(crate) fn new(pred: P) -> Self {
+        Finder {
+            pred,
+            window: usize::MAX,
+            mask: 0,
+        }
+    }
+
+    /// First position `>= i` where the predicate holds, or `b.len()`; `b`
+    /// must be the same text at every call.
+    #[inline(always)]
+    pub(crate) fn find(&mut self, b: &[u8], mut i: usize) -> usize {
+        if let Some(off) = i.checked_sub(self.window).filter(|&o| o < 16) {
+            let m = self.mask & (u32::MAX << off);
+            if m != 0 {
+                return self.window + m.trailing_zeros() as usize;
+            }
+            i = self.window + 16;
+        }
+        match next_window(b, i, self.pred) {
+            Some((w, m)) => {
+                self.window = w;
+                self.mask = m;
+                w + m.trailing_zeros() as usize
+            }
+            None => b.len(),
+        }
+    }
 }
 
 /// `pred` at position `j` of `b`, through the same vector code as the searches.
@@ -309,17 +362,17 @@ mod tests {
             |p3: u8, p1: u8, c: u8| (p1 == b'y' && c == b'J') || (p3 == b'a' && (c | 0x20) == b'k');
         for len in [0usize, 1, 2, 3, 4, 15, 16, 17, 18, 19, 40, 130] {
             for _ in 0..50 {
-                // Mostly plain letters, so that whole blocks hold no trigger.
+                // Plain letters and trigger-ish bytes, dense enough for pairs to form.
                 let b: Vec<u8> = (0..len)
                     .map(|_| match rng.u8(..) {
-                        0..12 => *rng.choice(b"yJ+1akK9/".iter()).unwrap_or(&b'a'),
+                        0..96 => *rng.choice(b"yJ+1akK9/".iter()).unwrap_or(&b'a'),
                         _ => b'x',
                     })
                     .collect();
                 let at4 = |j: usize, k: usize| if j >= k { b[j - k] } else { 0 };
                 for i in 0..=b.len() + 1 {
                     let w = (i..b.len()).find(|&j| want1(b[j])).unwrap_or(b.len());
-                    assert_eq!(find_where(&b, i, pred), w);
+                    assert_eq!(find_where4(&b, i, move |_, _, _, c| pred(c)), w);
                     let w4 = (i..b.len())
                         .find(|&j| want4(at4(j, 3), at4(j, 1), b[j]))
                         .unwrap_or(b.len());
@@ -327,6 +380,15 @@ mod tests {
                 }
                 for j in 0..b.len() {
                     assert_eq!(holds_at(&b, j, pred4), want4(at4(j, 3), at4(j, 1), b[j]));
+                }
+                // The cached search, fresh or asked in any order, answers the same.
+                for i in 0..=b.len() {
+                    assert_eq!(Finder::new(pred4).find(&b, i), find_where4(&b, i, pred4));
+                }
+                let mut f = Finder::new(pred4);
+                for _ in 0..2 * b.len() + 2 {
+                    let i = rng.usize(..=b.len() + 1);
+                    assert_eq!(f.find(&b, i), find_where4(&b, i, pred4), "{i} in {b:?}");
                 }
             }
         }

@@ -6,7 +6,7 @@
 
 use memchr::memmem;
 
-use super::scan::{V, at, find_where4, glued_before, holds_at, is_word};
+use super::scan::{Finder, V, at, glued_before, holds_at, is_word};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
@@ -124,8 +124,9 @@ fn anchor_offset(pat: &[u8]) -> Option<usize> {
 struct Anchored {
     offset: usize,
     index: usize,
-    /// The pattern's byte before the anchor (unused at offset 0).
-    before_anchor: u8,
+    /// The pattern's bytes before (unused at offset 0) and after the anchor
+    /// (`None` when the anchor ends the pattern).
+    around: (u8, Option<u8>),
 }
 
 /// Finds the patterns from their anchors; built once per `Redactor`.
@@ -154,7 +155,10 @@ impl SecretScanner {
                 Anchored {
                     offset,
                     index,
-                    before_anchor: if offset > 0 { p[offset - 1] } else { 0 },
+                    around: (
+                        if offset > 0 { p[offset - 1] } else { 0 },
+                        p.get(offset + 1).copied(),
+                    ),
                 },
             ));
         }
@@ -177,11 +181,16 @@ impl SecretScanner {
     /// The leftmost (then longest) pattern occurrence starting at or after
     /// `pos`: `(start, pattern index)`. The same answer as a leftmost-longest
     /// automaton over the patterns, found from the anchors.
-    fn next_match(&self, b: &[u8], pos: usize) -> Option<(usize, usize)> {
+    fn next_match(
+        &self,
+        b: &[u8],
+        pos: usize,
+        anchors: &mut Finder<impl Fn(V, V, V, V) -> V + Copy>,
+    ) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
         let mut a = pos;
         loop {
-            a = find_where4(b, a, anchor);
+            a = anchors.find(b, a);
             if a >= b.len() {
                 break;
             }
@@ -190,15 +199,16 @@ impl SecretScanner {
                 break;
             }
             let (lo, hi) = self.by_byte[usize::from(b[a])];
-            let before = at(b, a.wrapping_sub(1));
+            let around = (at(b, a.wrapping_sub(1)), at(b, a + 1));
             for &Anchored {
                 offset,
                 index,
-                before_anchor,
+                around: want,
             } in &self.anchored[usize::from(lo)..usize::from(hi)]
             {
-                // One byte compare rules out most anchors (`well-known`, `max_tokens`).
-                if offset > 0 && before != before_anchor {
+                // The bytes either side of the anchor rule out most anchors
+                // (`well-known`, `max_tokens`, `"role": `) in two compares.
+                if (offset > 0 && around.0 != want.0) || want.1.is_some_and(|c| around.1 != c) {
                     continue;
                 }
                 let Some(s) = a.checked_sub(offset).filter(|&s| s >= pos) else {
@@ -218,9 +228,10 @@ impl SecretScanner {
 
     /// Appends `[start, end)` of each secret found in `b`.
     pub(crate) fn scan(&self, b: &[u8], out: &mut impl FnMut(usize, usize)) {
+        let mut anchors = Finder::new(anchor);
         let mut pos = 0;
         while pos < b.len() {
-            let Some((start, index)) = self.next_match(b, pos) else {
+            let Some((start, index)) = self.next_match(b, pos, &mut anchors) else {
                 break;
             };
             let (pat, format) = PATTERNS[index];
