@@ -17,7 +17,8 @@
 //! export worker does per prompt) and the clean texts must come back borrowed.
 //!
 //! Run: `cargo bench -p tokentrace-core --bench redact_scan`
-//! (`TT_BENCH_ONLY=code` runs the cases whose name contains `code`;
+//! (`TT_BENCH_ONLY=code` runs the cases whose name contains `code`,
+//! `TT_PROBE_OFF=secrets,phone` turns those detectors off;
 //! `-- --test` runs each case once, as a smoke test).
 
 use std::borrow::Cow;
