@@ -68,6 +68,21 @@ pub(crate) struct KeyMatcher {
     entries: AhoCorasick,
     /// Length of the shortest entry: shorter keys cannot match.
     shortest: usize,
+    /// The first three bytes of every entry, hashed into a bit set: a key
+    /// that holds none of them cannot hold an entry, and most keys (`model`,
+    /// `content`, `max_tokens`) are turned away here without the automaton.
+    /// Unused (`None`) when an entry is shorter than three bytes.
+    starts: Option<Box<[u64; TRIGRAM_WORDS]>>,
+}
+
+/// Bit set size of [`KeyMatcher::starts`], in 64-bit words (8,192 bits).
+const TRIGRAM_WORDS: usize = 128;
+
+/// Hash of three lower-case alphanumerics into the bit set.
+#[inline]
+fn trigram_bit(t: &[u8]) -> usize {
+    let h = (usize::from(t[0]) * 37 + usize::from(t[1])) * 37 + usize::from(t[2]);
+    h % (TRIGRAM_WORDS * 64)
 }
 
 /// Lower-case alphanumerics of an entry; empty if it has none.
@@ -88,9 +103,18 @@ impl KeyMatcher {
             .collect();
         entries.sort();
         entries.dedup();
+        let starts = entries.iter().all(|e| e.len() >= 3).then(|| {
+            let mut set = Box::new([0u64; TRIGRAM_WORDS]);
+            for e in &entries {
+                let bit = trigram_bit(&e[..3]);
+                set[bit / 64] |= 1 << (bit % 64);
+            }
+            set
+        });
         Ok(KeyMatcher {
             shortest: entries.iter().map(Vec::len).min().unwrap_or(usize::MAX),
             entries: AhoCorasick::new(&entries)?,
+            starts,
         })
     }
 
@@ -108,7 +132,20 @@ impl KeyMatcher {
             len += 1;
         }
         let norm = &norm[..len];
-        if len < self.shortest || !self.entries.is_match(norm) {
+        if len < self.shortest {
+            return false;
+        }
+        if let Some(set) = &self.starts
+            && !norm.windows(3).any(|t| {
+                let bit = trigram_bit(t);
+                set[bit / 64] & (1 << (bit % 64)) != 0
+            })
+        {
+            return false;
+        }
+        // One automaton pass: the words are split only once an entry is found.
+        let mut found = self.entries.find_overlapping_iter(norm).peekable();
+        if found.peek().is_none() {
             return false;
         }
         // Every alphanumeric byte belongs to exactly one word, so the words
@@ -123,7 +160,7 @@ impl KeyMatcher {
             at += e - s;
         }
         let bounds = &bounds[..n];
-        self.entries.find_overlapping_iter(norm).any(|m| {
+        found.any(|m| {
             // The entry must end where a word ends...
             let Some(last) = bounds.iter().position(|&(_, e)| e == m.end()) else {
                 return false;

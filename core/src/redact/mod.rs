@@ -3,11 +3,14 @@
 //! # How it stays fast
 //! No detector runs a regex over the whole text. A few cheap passes find
 //! candidates by their trigger bytes: `memchr` for `@` (e-mail) and for `:`/`=`
-//! (IPv6 and `name=value` secrets), one table-driven loop over digits, `+` and
-//! `(` (cards, SSNs, phones, IPv4, IBANs), and one Aho-Corasick pass over the
-//! secret prefixes (`sk-`, `AKIA`, `ghp_`, `eyJ`, `-----BEGIN `...). Each
-//! candidate is then confirmed by a validator: Luhn and issuer ranges, mod-97
-//! and the IBAN length table, SSN area rules, numbering-plan shapes, IP class.
+//! (IPv6 and `name=value` secrets), and 16-byte vector searches (see
+//! `scan::Finder`) for digits, `+` and `(` (cards, SSNs, phones, IPv4, IBANs)
+//! and for an anchor byte or pair inside each secret prefix (`sk-`, `AKIA`,
+//! `ghp_`, `eyJ`, `-----BEGIN `...). Cheap necessary conditions come next (a
+//! number with fewer digits than any kind needs is not parsed; a key holding
+//! no deny-list trigram skips the key automaton), and each remaining
+//! candidate is confirmed by a validator: Luhn and issuer ranges, mod-97 and
+//! the IBAN length table, SSN area rules, numbering-plan shapes, IP class.
 //! Clean text allocates nothing and comes back as `Cow::Borrowed`.
 //!
 //! # Markers
@@ -279,7 +282,7 @@ impl Redactor {
         })?;
         let secret_scanner = SecretScanner::new().map_err(|e| RedactError::InvalidField {
             field: "secrets",
-            reason: format!("secret prefix automaton: {e}"),
+            reason: format!("secret prefixes: {e}"),
         })?;
         Ok(Redactor {
             email: cfg.email,

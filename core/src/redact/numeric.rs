@@ -4,7 +4,7 @@
 
 use super::context::{Hint, id_hint, phone_hint, ssn_hint};
 use super::groups::{Groups, Sep, parse};
-use super::scan::{at, glued_after, glued_before, is_escape_letter, is_word};
+use super::scan::{Finder, V, at, glued_after, glued_before, is_escape_letter, is_word};
 use super::validate::{card_valid, ssn_valid};
 use super::{Finding, PiiKind, iban, ip, phone};
 
@@ -26,25 +26,9 @@ impl NumericKinds {
 }
 
 /// Bytes at which a numeric candidate can start.
-#[inline]
-fn is_trigger(c: u8) -> bool {
-    c.wrapping_sub(b'0') < 10 || c == b'+' || c == b'('
-}
-
-/// Next trigger byte at or after `i`. Whole blocks are tested without early
-/// exit so the compiler can vectorise the common case (no digit in sight).
-fn next_trigger(b: &[u8], mut i: usize) -> usize {
-    const BLOCK: usize = 32;
-    while let Some(block) = b.get(i..i + BLOCK) {
-        if block.iter().fold(false, |acc, &c| acc | is_trigger(c)) {
-            break;
-        }
-        i += BLOCK;
-    }
-    while i < b.len() && !is_trigger(b[i]) {
-        i += 1;
-    }
-    i
+#[inline(always)]
+fn is_trigger(c: V) -> V {
+    c.within(b'0', b'9').or(c.eq(b'+')).or(c.eq(b'('))
 }
 
 enum Outcome {
@@ -78,16 +62,19 @@ pub(crate) fn scan(b: &[u8], on: NumericKinds, out: &mut Vec<Finding>) {
         from_earlier.max(from_this)
     };
     let n = b.len();
+    let mut triggers = Finder::new(|_, _, _, c| is_trigger(c));
     let mut i = 0;
     while i < n {
-        i = next_trigger(b, i);
+        i = triggers.find(b, i);
         if i >= n {
             break;
         }
         let c = b[i];
         if c.is_ascii_digit() {
+            // An IBAN's check digits are two digits right after the country code.
             if on.iban
                 && i >= 2
+                && at(b, i + 1).is_ascii_digit()
                 && b[i - 1].is_ascii_alphabetic()
                 && b[i - 2].is_ascii_alphabetic()
                 && !glued_before(b, i - 2)
@@ -129,7 +116,14 @@ pub(crate) fn scan(b: &[u8], on: NumericKinds, out: &mut Vec<Finding>) {
             let plus_ok = c == b'('
                 || !(i > 0
                     && ((is_word(b[i - 1]) && !is_escape_letter(b, i - 1)) || b[i - 1] == b']'));
-            if on.phone && plus_ok && at(b, i + 1).is_ascii_digit() && !glued_left(b, i) {
+            // An international number has 8 digits or more, one with an area
+            // code in parentheses 9 or more.
+            if on.phone
+                && plus_ok
+                && at(b, i + 1).is_ascii_digit()
+                && !glued_left(b, i)
+                && span_digits(b, i, 8) >= 8
+            {
                 let t = parse(b, i, true);
                 if let Some(end) = match_phone(b, &t, floor(i, out)) {
                     out.push(Finding::kind(i, end, PiiKind::Phone));
@@ -140,6 +134,28 @@ pub(crate) fn scan(b: &[u8], on: NumericKinds, out: &mut Vec<Finding>) {
             i += 1;
         }
     }
+}
+
+/// Digits (counted up to `enough`) in the run of digits and group separators
+/// from `pos`: every digit that [`parse`] can put in a group lies in this
+/// run, so fewer than a kind's minimum rules the kind out without parsing.
+fn span_digits(b: &[u8], pos: usize, enough: usize) -> usize {
+    let mut n = 0;
+    for &c in b.get(pos..).unwrap_or(&[]) {
+        match c {
+            b'0'..=b'9' => {
+                n += 1;
+                if n >= enough {
+                    break;
+                }
+            }
+            // Separators (`-`, ` - `, NBSP, narrow NBSP, thin space, dashes
+            // as UTF-8) and the marks of phone numbers.
+            b' ' | b'-' | b'.' | b'/' | b'(' | b')' | b'+' | 0x80..=0xBF | 0xC2 | 0xE2 => {}
+            _ => break,
+        }
+    }
+    n
 }
 
 /// A number glued to what precedes it: `gpt-4`, `v1.2`, `#1234`, `1,234`, `10:30`.
@@ -212,7 +228,9 @@ fn match_digit_start(b: &[u8], pos: usize, floor: usize, on: NumericKinds) -> Ou
         }
         return Outcome::Found(end, PiiKind::Ip);
     }
-    if !(on.card || on.ssn || on.phone) {
+    // Cards have 12 digits or more, SSNs 9 and phone numbers without `+` at
+    // least 10: a date or a price (`2024-03-14`, `1 500`) is done here.
+    if !(on.card || on.ssn || on.phone) || span_digits(b, pos, 9) < 9 {
         return Outcome::Nothing;
     }
     let t = parse(b, pos, true);
