@@ -357,7 +357,10 @@ impl PyTracer {
                 stream_incomplete: incomplete,
             };
             let mut r = SpanRecord::new("");
-            r.trace_id = trace_id(trace_hi, trace_lo);
+            // 0, 0: a new trace (the binding left the id to the core)
+            if trace_hi != 0 || trace_lo != 0 {
+                r.trace_id = trace_id(trace_hi, trace_lo);
+            }
             r.span_id = span_id(span).unwrap_or(r.span_id);
             r.parent_span_id = span_id(parent);
             r.parent_is_remote = parent_remote;

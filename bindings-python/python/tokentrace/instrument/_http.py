@@ -89,9 +89,8 @@ class Call:
 
     def __init__(self, api: int, hi: int, lo: int, parent: int, remote: bool, inherited: Any) -> None:
         self.api = api
-        self.hi = hi
+        self.hi = hi  # hi = lo = 0: a new trace whose id the core draws
         self.lo = lo
-        self.span = getrandbits(64) or 1
         self.parent = parent
         self.remote = remote
         self.inherited = inherited
@@ -195,9 +194,12 @@ class Call:
             except Exception:
                 req_body = None
             try:
+                # httpx/httpx2 keep the parsed URL as a named tuple: plain field reads instead of
+                # three properties (`host` also IDNA-decodes) on every call.
                 url = req.url
-                server = url.host
-                port = url.port or (443 if url.scheme == "https" else 80)
+                ref = getattr(url, "_uri_reference", None) or url
+                server = ref.host
+                port = ref.port or (443 if ref.scheme == "https" else 80)
             except Exception:
                 pass
         chunks = self.chunks
@@ -207,7 +209,7 @@ class Call:
         t.record_exchange(
             self.hi,
             self.lo,
-            self.span,
+            0,  # the span id is drawn by the core: nothing nests under a model call
             self.parent,
             self.remote,
             self.start,
@@ -262,9 +264,11 @@ def begin(api: int) -> Optional[Call]:
             return None
         parent = parent_context()
         if parent is None:
+            if rt.root_always:
+                return Call(api, 0, 0, 0, False, None)
             hi = getrandbits(64)
             lo = getrandbits(64) or 1
-            if not (rt.root_always or t.should_sample(hi, lo, 0)):
+            if not t.should_sample(hi, lo, 0):
                 return None
             return Call(api, hi, lo, 0, False, None)
         if rt.parent_based:
