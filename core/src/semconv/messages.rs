@@ -64,12 +64,29 @@ pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
     // `start..` is the pending run of bytes that need no escaping.
     let mut start = 0;
     let mut i = 0;
-    // Eight bytes at a time: text rarely needs escaping, so most words are
-    // skipped with a few integer operations and copied in long runs.
+    // Sixteen, then eight bytes at a time: text rarely needs escaping, so
+    // most words are skipped with a few integer operations and copied in
+    // long runs.
+    while i + 16 <= bytes.len() {
+        let lo = special_bytes(word_at(bytes, i));
+        let hi = special_bytes(word_at(bytes, i + 8));
+        if lo | hi == 0 {
+            i += 16;
+            continue;
+        }
+        // The lowest flagged byte is always a real match (see `special_bytes`).
+        let j = if lo != 0 {
+            i + (lo.trailing_zeros() / 8) as usize
+        } else {
+            i + 8 + (hi.trailing_zeros() / 8) as usize
+        };
+        out.push_text(&s[start..j]);
+        push_escape(out, bytes[j]);
+        i = j + 1;
+        start = i;
+    }
     while i + 8 <= bytes.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
-        let mask = special_bytes(u64::from_le_bytes(word));
+        let mask = special_bytes(word_at(bytes, i));
         if mask == 0 {
             i += 8;
             continue;
@@ -92,6 +109,13 @@ pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
     }
     out.push_text(&s[start..]);
     out.push_ascii(b'"');
+}
+
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[i..i + 8]);
+    u64::from_le_bytes(w)
 }
 
 /// High bit set in every byte of `w` that is a control character, `"` or
@@ -421,9 +445,9 @@ mod tests {
             "\"\"\"\"\"\"\"\"\"\"".into(),
             "\\\\\\\\\\\\\\\\\\".into(),
         ];
-        // Every ASCII byte at every offset within an 8-byte word.
+        // Every ASCII byte at every offset within a 16-byte block.
         for b in 0u8..0x80 {
-            for pad in 0..9 {
+            for pad in 0..33 {
                 let mut s = "x".repeat(pad);
                 s.push(b as char);
                 s.push_str("tail after the byte");

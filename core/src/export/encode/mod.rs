@@ -49,13 +49,16 @@ impl Encodings {
     }
 }
 
-/// Span bytes a fresh batch buffer is sized for (grows as needed).
-const INITIAL_CAPACITY: usize = 256 * 1024;
+/// Span bytes the first batch buffer is sized for (grows as needed).
+const INITIAL_CAPACITY: usize = 64 * 1024;
 
 /// The resource and scope, encoded once; reused for every batch.
-pub(crate) struct Encoders {
+pub struct Encoders {
     proto: Option<ProtoEncoder>,
     json: Option<JsonEncoder>,
+    /// Sizes of the last full batch's buffers: the next one starts at that
+    /// capacity instead of growing (and copying) its way up.
+    last_len: (usize, usize),
 }
 
 impl Encoders {
@@ -70,11 +73,12 @@ impl Encoders {
                 .json
                 .then(|| JsonEncoder::new(resource, scope))
                 .transpose()?,
+            last_len: (0, 0),
         })
     }
 
     /// Without the JSON encoder (when it cannot be prepared).
-    pub fn protobuf_only(
+    pub(crate) fn protobuf_only(
         resource: &Resource,
         scope: &InstrumentationScope,
         want: Encodings,
@@ -82,6 +86,7 @@ impl Encoders {
         Encoders {
             proto: want.protobuf.then(|| ProtoEncoder::new(resource, scope)),
             json: None,
+            last_len: (0, 0),
         }
     }
 
@@ -105,7 +110,7 @@ struct Open {
 
 /// Writes spans into batches of at most `max_bytes` per request body (a
 /// single larger span still goes out, alone).
-pub(crate) struct Batcher<'a> {
+pub struct Batcher<'a> {
     enc: &'a mut Encoders,
     max_bytes: usize,
     open: Option<Open>,
@@ -113,18 +118,24 @@ pub(crate) struct Batcher<'a> {
 }
 
 impl Batcher<'_> {
-    fn begin(&self, capacity: usize) -> Open {
+    fn begin(&self, min_capacity: usize) -> Open {
+        let (p, j) = self.enc.last_len;
+        let cap = |last: usize| {
+            min_capacity
+                .max(last)
+                .min(self.max_bytes.saturating_add(1024))
+        };
         Open {
             proto: self
                 .enc
                 .proto
                 .as_ref()
-                .map_or_else(Vec::new, |p| p.begin(capacity)),
+                .map_or_else(Vec::new, |e| e.begin(cap(p))),
             json: self
                 .enc
                 .json
                 .as_ref()
-                .map_or_else(Vec::new, |j| j.begin(capacity)),
+                .map_or_else(Vec::new, |e| e.begin(cap(j))),
             spans: 0,
         }
     }
@@ -144,6 +155,7 @@ impl Batcher<'_> {
     }
 
     fn seal(&mut self, open: Open) {
+        self.enc.last_len = (open.proto.len(), open.json.len());
         let proto: Option<Bytes> = self.enc.proto.as_ref().map(|e| e.finish(open.proto));
         let json: Option<Bytes> = self.enc.json.as_ref().map(|e| e.finish(open.json));
         self.done
