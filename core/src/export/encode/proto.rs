@@ -223,8 +223,9 @@ impl ProtoEncoder {
 
     /// Room kept at the front of a batch buffer for the request framing.
     fn reserved(&self) -> usize {
-        // Two message tags and two varint lengths of at most 5 bytes
-        // (requests stay far below 4 GiB), plus one length byte spare.
+        // The resource and scope fields, plus the tag and the varint length
+        // (at most 5 bytes: requests stay far below 32 GiB) of
+        // `ResourceSpans` and of `ScopeSpans`; `finish` right-aligns them.
         2 * (1 + 5) + self.resource.len() + self.scope.len()
     }
 
