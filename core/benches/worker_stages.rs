@@ -1,9 +1,12 @@
 //! Where the export worker's CPU goes, per span, on one thread with no
 //! receiver or producer competing: the stages the worker runs for every
-//! record (limits, GenAI mapping to an OTLP span, the GenAI content JSON,
-//! protobuf encoding of a 512-span request). Complements `pipeline`, whose
-//! CPU figure is measured under real concurrency. Timed by the thread's CPU
-//! clock (`CLOCK_THREAD_CPUTIME_ID`), so a busy machine inflates it less.
+//! record after enrichment and redaction — limits, then the span written
+//! straight into the batch's OTLP protobuf request (or the store's OTLP-JSON
+//! line), then freeing the record — beside the GenAI content JSON alone and
+//! the former path (mapping to `opentelemetry_proto` structs, prost encoding,
+//! freeing the structs) for comparison. Complements `pipeline`, whose CPU
+//! figure is measured under real concurrency. Timed by the thread's CPU clock
+//! (`CLOCK_THREAD_CPUTIME_ID`), so a busy machine inflates it less.
 //!
 //! Run: `cargo bench -p tokentrace-core --bench worker_stages`
 
@@ -21,6 +24,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message as _;
 use tokentrace_core::config::env::EnvSnapshot;
+use tokentrace_core::export::Encodings;
+use tokentrace_core::export::encode::Encoders;
 use tokentrace_core::semconv::{self, MapOptions};
 use tokentrace_core::{Config, SpanRecord, limits};
 
@@ -33,11 +38,28 @@ fn records(p: &Payload) -> Vec<SpanRecord> {
     (0..BATCH).map(|_| p.record()).collect()
 }
 
-fn map(records: Vec<SpanRecord>, cfg: &Config) -> Vec<Span> {
-    let opts = MapOptions {
+fn opts(cfg: &Config) -> MapOptions {
+    MapOptions {
         capture_content: true,
         semconv: cfg.semconv,
-    };
+    }
+}
+
+/// Limits, then each span written into the batch's request bodies.
+fn encode(records: &mut [SpanRecord], cfg: &Config, enc: &mut Encoders) -> usize {
+    let opts = opts(cfg);
+    let mut b = enc.batches(cfg.batch.max_batch_bytes);
+    for r in records.iter_mut() {
+        let a = limits::apply(r, &cfg.limits);
+        let h = semconv::span_header(r, a.attributes_dropped, a.events_dropped);
+        b.push(r, opts, &h);
+    }
+    b.finish().iter().map(|b| b.span_count).sum()
+}
+
+/// The former path: limits, struct mapping and `encoded_len` per span.
+fn map(records: Vec<SpanRecord>, cfg: &Config) -> Vec<Span> {
+    let opts = opts(cfg);
     records
         .into_iter()
         .map(|mut r| {
@@ -64,18 +86,29 @@ fn request(spans: Vec<Span>, cfg: &Config) -> ExportTraceServiceRequest {
 }
 
 /// Times `f` by this thread's CPU clock, so other load on the machine does
-/// not inflate the figure; `setup` is untimed.
+/// not inflate the figure; `setup` and dropping `f`'s result are untimed
+/// (freeing is a stage of its own).
 fn cpu_time<I, R>(b: &mut Bencher<'_>, mut setup: impl FnMut() -> I, mut f: impl FnMut(I) -> R) {
     b.iter_custom(|iters| {
         let mut total = 0;
         for _ in 0..iters {
             let input = setup();
             let t = cpu::this_thread_ns();
-            black_box(f(input));
+            let out = black_box(f(input));
             total += cpu::this_thread_ns().saturating_sub(t);
+            drop(out);
         }
         Duration::from_nanos(total)
     })
+}
+
+fn encoders(cfg: &Config, want: Encodings) -> Encoders {
+    Encoders::new(
+        &semconv::resource(&cfg.resource, "rust"),
+        &semconv::scope(),
+        want,
+    )
+    .expect("encoders")
 }
 
 fn main() {
@@ -112,10 +145,37 @@ fn main() {
             },
         )
     });
-    g.bench_function("map", |b| cpu_time(b, || records(&p), |r| map(r, &cfg)));
+    let mut proto = encoders(&cfg, Encodings::PROTOBUF);
+    g.bench_function("encode_protobuf", |b| {
+        cpu_time(
+            b,
+            || records(&p),
+            |mut r| {
+                let n = encode(&mut r, &cfg, &mut proto);
+                (n, r)
+            },
+        )
+    });
+    let mut json = encoders(&cfg, Encodings::JSON);
+    g.bench_function("encode_json", |b| {
+        cpu_time(
+            b,
+            || records(&p),
+            |mut r| {
+                let n = encode(&mut r, &cfg, &mut json);
+                (n, r)
+            },
+        )
+    });
+    g.bench_function("drop_records", |b| cpu_time(b, || records(&p), drop));
+    g.bench_function("former_map", |b| {
+        cpu_time(b, || records(&p), |r| map(r, &cfg))
+    });
     let req = request(map(records(&p), &cfg), &cfg);
-    g.bench_function("encode", |b| cpu_time(b, || (), |_| req.encode_to_vec()));
-    g.bench_function("drop_mapped", |b| {
+    g.bench_function("former_encode", |b| {
+        cpu_time(b, || (), |_| req.encode_to_vec())
+    });
+    g.bench_function("former_drop_mapped", |b| {
         cpu_time(b, || map(records(&p), &cfg), drop)
     });
     g.finish();

@@ -20,6 +20,7 @@ pub mod cost;
 pub mod diag;
 pub mod error;
 pub mod export;
+mod fasthash;
 pub mod limits;
 pub mod metrics;
 pub mod model;

@@ -50,6 +50,22 @@ fn limit_value(v: &mut Value, max: usize) -> bool {
     }
 }
 
+/// Attribute sets up to this size are checked for duplicate keys pairwise:
+/// cheaper than hashing every key, and spans rarely carry more.
+const PAIRWISE_MAX: usize = 16;
+
+/// Whether two attributes share a key. Small sets (nearly every span) are
+/// compared pairwise without allocating; larger ones are assumed to.
+fn has_duplicates(attrs: &[KeyValue]) -> bool {
+    if attrs.len() > PAIRWISE_MAX {
+        return true;
+    }
+    attrs
+        .iter()
+        .enumerate()
+        .any(|(i, a)| attrs[i + 1..].iter().any(|b| a.key == b.key))
+}
+
 fn limit_attrs(attrs: &mut Vec<KeyValue>, limits: &Limits, applied: &mut Applied) {
     // Pathological inputs (millions of attributes) are cut before the
     // de-duplication below so its cost stays bounded.
@@ -59,7 +75,7 @@ fn limit_attrs(attrs: &mut Vec<KeyValue>, limits: &Limits, applied: &mut Applied
         attrs.truncate(hard_cap);
     }
     // Later duplicates of a key win, as with OTel's set_attribute.
-    if attrs.len() > 1 {
+    if has_duplicates(attrs) {
         let mut seen = std::collections::HashSet::with_capacity(attrs.len());
         let mut keep: Vec<bool> = vec![true; attrs.len()];
         for (i, kv) in attrs.iter().enumerate().rev() {

@@ -17,7 +17,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use crate::model::{SpanRecord, Value};
+use crate::fasthash::FastState;
+use crate::model::{SpanRecord, Str, Value};
 use crate::semconv::{keys, kv_str};
 
 pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
@@ -34,16 +35,17 @@ const SECONDS_BOUNDS: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
 
-/// The attribute set of one series.
+/// The attribute set of one series. Shares the record's strings (the key
+/// is built and cloned for every recorded call).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct SeriesKey {
-    operation: String,
-    provider: String,
-    request_model: Option<String>,
-    response_model: Option<String>,
-    feature: Option<String>,
-    server_address: Option<String>,
-    error_type: Option<String>,
+    operation: &'static str,
+    provider: Str,
+    request_model: Option<Str>,
+    response_model: Option<Str>,
+    feature: Option<Str>,
+    server_address: Option<Str>,
+    error_type: Option<Str>,
     /// `input` / `output` for token usage, empty otherwise.
     token_type: &'static str,
 }
@@ -51,10 +53,10 @@ struct SeriesKey {
 impl SeriesKey {
     fn attributes(&self) -> Vec<PKeyValue> {
         let mut a = vec![
-            kv_str(keys::GEN_AI_OPERATION_NAME, &self.operation),
+            kv_str(keys::GEN_AI_OPERATION_NAME, self.operation),
             kv_str(keys::GEN_AI_PROVIDER_NAME, &self.provider),
         ];
-        let mut opt = |k: &str, v: &Option<String>| {
+        let mut opt = |k: &str, v: &Option<Str>| {
             if let Some(v) = v {
                 a.push(kv_str(k, v));
             }
@@ -116,10 +118,10 @@ impl Hist {
 #[derive(Debug)]
 pub struct Aggregator {
     start_unix_nanos: u64,
-    tokens: HashMap<SeriesKey, Hist>,
-    duration: HashMap<SeriesKey, Hist>,
-    ttfc: HashMap<SeriesKey, Hist>,
-    cost: HashMap<SeriesKey, f64>,
+    tokens: HashMap<SeriesKey, Hist, FastState>,
+    duration: HashMap<SeriesKey, Hist, FastState>,
+    ttfc: HashMap<SeriesKey, Hist, FastState>,
+    cost: HashMap<SeriesKey, f64, FastState>,
     dirty: bool,
 }
 
@@ -127,7 +129,7 @@ pub const MAX_SERIES: usize = 2000;
 
 fn overflow_key() -> SeriesKey {
     SeriesKey {
-        operation: "_OTHER".into(),
+        operation: "_OTHER",
         provider: "_OTHER".into(),
         request_model: None,
         response_model: None,
@@ -138,7 +140,11 @@ fn overflow_key() -> SeriesKey {
     }
 }
 
-fn slot<T>(map: &mut HashMap<SeriesKey, T>, key: SeriesKey, new: impl Fn() -> T) -> &mut T {
+fn slot<T>(
+    map: &mut HashMap<SeriesKey, T, FastState>,
+    key: SeriesKey,
+    new: impl Fn() -> T,
+) -> &mut T {
     let key = if map.len() >= MAX_SERIES && !map.contains_key(&key) {
         SeriesKey {
             token_type: key.token_type,
@@ -160,10 +166,10 @@ impl Aggregator {
     pub fn new() -> Self {
         Aggregator {
             start_unix_nanos: crate::model::now_unix_nanos(),
-            tokens: HashMap::new(),
-            duration: HashMap::new(),
-            ttfc: HashMap::new(),
-            cost: HashMap::new(),
+            tokens: HashMap::default(),
+            duration: HashMap::default(),
+            ttfc: HashMap::default(),
+            cost: HashMap::default(),
             dirty: false,
         }
     }
@@ -193,16 +199,16 @@ impl Aggregator {
                 .map(|kv| &kv.value)
         };
         let feature = match attr(keys::FEATURE_NAME) {
-            Some(Value::Str(s)) => Some(s.to_string()),
+            Some(Value::Str(s)) => Some(s.clone()),
             _ => None,
         };
         let base = SeriesKey {
-            operation: call.operation.as_str().to_string(),
-            provider: call.provider.to_string(),
-            request_model: call.request_model.as_deref().map(str::to_string),
-            response_model: call.response_model.as_deref().map(str::to_string),
+            operation: call.operation.as_str(),
+            provider: call.provider.clone(),
+            request_model: call.request_model.clone(),
+            response_model: call.response_model.clone(),
             feature,
-            server_address: call.server_address.as_deref().map(str::to_string),
+            server_address: call.server_address.clone(),
             error_type: None,
             token_type: "",
         };
@@ -221,7 +227,7 @@ impl Aggregator {
             slot(&mut self.tokens, k, || Hist::new(&TOKEN_BOUNDS)).record(o as f64);
         }
         let mut dkey = base.clone();
-        dkey.error_type = call.error.as_ref().map(|e| e.error_type.to_string());
+        dkey.error_type = call.error.as_ref().map(|e| e.error_type.clone());
         slot(&mut self.duration, dkey, || Hist::new(&SECONDS_BOUNDS))
             .record(r.duration_nanos() as f64 / 1e9);
         if let Some(t) = call.time_to_first_token_ns {
@@ -241,7 +247,7 @@ impl Aggregator {
         name: &str,
         unit: &str,
         desc: &str,
-        map: &HashMap<SeriesKey, Hist>,
+        map: &HashMap<SeriesKey, Hist, FastState>,
         start: u64,
         now: u64,
     ) -> Option<Metric> {

@@ -75,8 +75,12 @@ impl SpanExporter for ConsoleExporter {
         _ctx: ExportContext,
     ) -> BoxFuture<'a, ExportResult> {
         Box::pin(async move {
+            let request = match batch.decode() {
+                Ok(r) => r,
+                Err(e) => return ExportResult::failed(e.to_string(), 0),
+            };
             let mut out = String::new();
-            for rs in &batch.request.resource_spans {
+            for rs in &request.resource_spans {
                 for ss in &rs.scope_spans {
                     for s in &ss.spans {
                         out.push_str("[tokentrace] ");
@@ -95,11 +99,17 @@ impl SpanExporter for ConsoleExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::semconv::{kv_f64, kv_i64, kv_str};
+    use crate::semconv::AttrSink;
     use opentelemetry_proto::tonic::trace::v1::Status;
 
     #[test]
     fn one_readable_line() {
+        let mut attributes = Vec::new();
+        attributes.str(GEN_AI_RESPONSE_MODEL, "gpt-4o-2024-08-06");
+        attributes.i64(GEN_AI_USAGE_INPUT_TOKENS, 120);
+        attributes.i64(GEN_AI_USAGE_OUTPUT_TOKENS, 8);
+        attributes.f64(TOKENTRACE_COST_TOTAL_USD, 0.00038);
+        attributes.str(ERROR_TYPE, "RateLimitError");
         let s = Span {
             name: "chat gpt-4o".into(),
             trace_id: vec![0xab; 16],
@@ -107,13 +117,7 @@ mod tests {
             parent_span_id: vec![0x02; 8],
             start_time_unix_nano: 0,
             end_time_unix_nano: 1_234_000_000,
-            attributes: vec![
-                kv_str(GEN_AI_RESPONSE_MODEL, "gpt-4o-2024-08-06"),
-                kv_i64(GEN_AI_USAGE_INPUT_TOKENS, 120),
-                kv_i64(GEN_AI_USAGE_OUTPUT_TOKENS, 8),
-                kv_f64(TOKENTRACE_COST_TOTAL_USD, 0.00038),
-                kv_str(ERROR_TYPE, "RateLimitError"),
-            ],
+            attributes,
             status: Some(Status {
                 message: "slow down".into(),
                 code: 2,

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use super::{BoxFuture, ExportBatch, ExportContext, ExportResult, SpanExporter};
+use super::{BoxFuture, Encodings, ExportBatch, ExportContext, ExportResult, SpanExporter};
 use crate::config::StoreConfig;
 use crate::store::{StoreOptions, StoreWriter};
 
@@ -33,6 +33,10 @@ impl SpanExporter for FileExporter {
         "file"
     }
 
+    fn encodings(&self) -> Encodings {
+        Encodings::JSON
+    }
+
     fn export<'a>(
         &'a self,
         batch: &'a ExportBatch,
@@ -42,7 +46,10 @@ impl SpanExporter for FileExporter {
             let Ok(mut w) = self.writer.lock() else {
                 return ExportResult::failed("local store writer poisoned", 0);
             };
-            match w.append(&batch.request) {
+            let Some(line) = batch.json_line() else {
+                return ExportResult::failed("the batch was not encoded as OTLP-JSON", 0);
+            };
+            match w.append_line(line) {
                 Ok(_) => ExportResult::ok(),
                 Err(e) => ExportResult::failed(e.to_string(), 0),
             }

@@ -163,11 +163,12 @@ impl MemoryStore {
         self.metrics.lock().ok().and_then(|m| m.clone())
     }
 
-    fn push_batch(&self, batch: &ExportBatch) {
+    fn push_batch(&self, batch: &ExportBatch) -> Result<(), super::DecodeError> {
+        let request = batch.decode()?;
         let Ok(mut store) = self.spans.lock() else {
-            return;
+            return Ok(());
         };
-        for rs in &batch.request.resource_spans {
+        for rs in &request.resource_spans {
             let resource = rs
                 .resource
                 .as_ref()
@@ -182,6 +183,7 @@ impl MemoryStore {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -200,8 +202,10 @@ impl SpanExporter for MemoryExporter {
         _ctx: ExportContext,
     ) -> BoxFuture<'a, ExportResult> {
         Box::pin(async move {
-            self.store.push_batch(batch);
-            ExportResult::ok()
+            match self.store.push_batch(batch) {
+                Ok(()) => ExportResult::ok(),
+                Err(e) => ExportResult::failed(e.to_string(), 0),
+            }
         })
     }
 

@@ -1,11 +1,13 @@
-//! Exporters. The worker maps a batch of records to one OTLP
-//! `ExportTraceServiceRequest` once, and every configured exporter sends that
-//! same request its own way (protobuf over HTTP, gRPC, JSON lines, text,
-//! memory). Contract (as the OTel SDK's): `export` is never called
+//! Exporters. The worker encodes a batch of records once, as the OTLP
+//! `ExportTraceServiceRequest` bodies the configured exporters need
+//! (protobuf, OTLP-JSON or both; see `encode`), and every exporter sends those
+//! same bytes its own way (HTTP, gRPC, store lines; the console and memory
+//! exporters decode them). Contract (as the OTel SDK's): `export` is never called
 //! concurrently on one exporter, it retries by itself within the deadline it
 //! is given, and it never panics on bad data.
 
 pub mod console;
+pub mod encode;
 pub mod file;
 pub mod memory;
 pub mod otlp;
@@ -14,15 +16,98 @@ pub mod retry;
 use std::future::Future;
 use std::pin::Pin;
 
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::time::Instant;
 
-/// One batch, already mapped to OTLP.
+pub use encode::Encodings;
+
+/// One batch, already encoded as OTLP export requests.
 #[derive(Debug, Clone)]
 pub struct ExportBatch {
-    pub request: ExportTraceServiceRequest,
     pub span_count: usize,
+    protobuf: Option<Bytes>,
+    /// OTLP-JSON followed by `\n` (a store line).
+    json_line: Option<Bytes>,
+}
+
+/// Why an [`ExportBatch`] could not be read back as a request.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid OTLP protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    #[error("invalid OTLP-JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the batch carries no encoded request")]
+    Empty,
+}
+
+impl ExportBatch {
+    pub(crate) fn encoded(
+        span_count: usize,
+        protobuf: Option<Bytes>,
+        json_line: Option<Bytes>,
+    ) -> Self {
+        ExportBatch {
+            span_count,
+            protobuf,
+            json_line,
+        }
+    }
+
+    /// Encodes `request` (tests, tools, replays of stored requests).
+    pub fn from_request(
+        request: &ExportTraceServiceRequest,
+        want: Encodings,
+    ) -> Result<Self, serde_json::Error> {
+        use prost::Message;
+        let span_count = request
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .map(|ss| ss.spans.len())
+            .sum();
+        let json_line = if want.json {
+            Some(Bytes::from(crate::store::codec::encode_line(request)?))
+        } else {
+            None
+        };
+        Ok(ExportBatch {
+            span_count,
+            protobuf: want.protobuf.then(|| Bytes::from(request.encode_to_vec())),
+            json_line,
+        })
+    }
+
+    /// The request as OTLP protobuf, when an exporter asked for it.
+    pub fn protobuf(&self) -> Option<&Bytes> {
+        self.protobuf.as_ref()
+    }
+
+    /// The request as OTLP-JSON (no trailing newline), when an exporter asked for it.
+    pub fn json(&self) -> Option<Bytes> {
+        self.json_line
+            .as_ref()
+            .map(|l| l.slice(..l.len().saturating_sub(1)))
+    }
+
+    /// The request as one store line (OTLP-JSON and `\n`).
+    pub fn json_line(&self) -> Option<&Bytes> {
+        self.json_line.as_ref()
+    }
+
+    /// The request as `opentelemetry_proto` structs (console, memory, tests).
+    pub fn decode(&self) -> Result<ExportTraceServiceRequest, DecodeError> {
+        use prost::Message;
+        if let Some(p) = &self.protobuf {
+            return Ok(ExportTraceServiceRequest::decode(p.as_ref())?);
+        }
+        match self.json() {
+            Some(j) => Ok(crate::store::codec::decode_line(&j)?),
+            None => Err(DecodeError::Empty),
+        }
+    }
 }
 
 /// How an export ended.
@@ -71,6 +156,12 @@ pub struct ExportContext {
 /// A destination for span batches.
 pub trait SpanExporter: Send + Sync {
     fn name(&self) -> &'static str;
+
+    /// The request bodies this exporter reads from a batch; the worker
+    /// encodes only what some exporter needs.
+    fn encodings(&self) -> Encodings {
+        Encodings::PROTOBUF
+    }
 
     fn export<'a>(
         &'a self,

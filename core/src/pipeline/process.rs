@@ -1,26 +1,22 @@
-//! Records → OTLP batches, on the worker: limits, mapping, and splitting by
-//! encoded size so no request exceeds the receiver's limit (a 512-span batch
-//! of 7 KB prompts is over the common 4 MiB gRPC limit and would be rejected
-//! whole).
+//! Records → encoded OTLP batches, on the worker: provider parsing,
+//! enrichment, redaction, signals, metrics, limits, then each span written
+//! straight into the batch's request bodies, split by their exact size so no
+//! request exceeds the receiver's limit (a 512-span batch of 7 KB prompts is
+//! over the common 4 MiB gRPC limit and would be rejected whole).
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use prost::Message;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::stats::Counters;
 use crate::config::Config;
 use crate::cost::{self, CallCost, PriceTable};
 use crate::export::ExportBatch;
+use crate::export::encode::{Encoders, Encodings};
 use crate::limits;
 use crate::model::{KeyValue, SpanRecord};
 use crate::semconv::keys;
 use crate::semconv::{self, MapOptions};
-
-/// Bytes of request framing around the spans (resource, scope, tags).
-const FRAMING_BYTES: usize = 4096;
 
 pub(crate) struct Processor {
     pub resource: Resource,
@@ -31,15 +27,29 @@ pub(crate) struct Processor {
     prices: std::borrow::Cow<'static, PriceTable>,
     redactor: Option<std::sync::Arc<crate::redact::Redactor>>,
     redact_cache: std::cell::RefCell<super::redaction::Cache>,
+    encoders: std::cell::RefCell<Encoders>,
     capture_content: bool,
     max_batch_bytes: usize,
 }
 
 impl Processor {
-    pub fn new(config: &Config, sdk_language: &str) -> Self {
+    /// `want`: the request bodies the exporters read.
+    pub fn new(config: &Config, sdk_language: &str, want: Encodings) -> Self {
+        let resource = semconv::resource(&config.resource, sdk_language);
+        let scope = semconv::scope();
+        let encoders = Encoders::new(&resource, &scope, want).unwrap_or_else(|e| {
+            // Unreachable in practice (serialising two small structs); the
+            // JSON exporters then fail each batch, counted, instead of the worker.
+            crate::diag::warn_once(
+                "Exporter.EncoderFailed",
+                &format!("cannot prepare the OTLP-JSON encoder: {e}"),
+            );
+            Encoders::protobuf_only(&resource, &scope, want)
+        });
         Processor {
-            resource: semconv::resource(&config.resource, sdk_language),
-            scope: semconv::scope(),
+            encoders: std::cell::RefCell::new(encoders),
+            resource,
+            scope,
             opts: MapOptions {
                 capture_content: config.capture_content,
                 semconv: config.semconv,
@@ -54,20 +64,6 @@ impl Processor {
                 None => std::borrow::Cow::Borrowed(PriceTable::builtin()),
             },
             max_batch_bytes: config.batch.max_batch_bytes,
-        }
-    }
-
-    fn request(&self, spans: Vec<Span>) -> ExportTraceServiceRequest {
-        ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                resource: Some(self.resource.clone()),
-                scope_spans: vec![ScopeSpans {
-                    scope: Some(self.scope.clone()),
-                    spans,
-                    schema_url: String::new(),
-                }],
-                schema_url: String::new(),
-            }],
         }
     }
 
@@ -110,10 +106,8 @@ impl Processor {
         counters: &Counters,
         mut metrics: Option<&mut crate::metrics::Aggregator>,
     ) -> Vec<ExportBatch> {
-        let budget = self.max_batch_bytes.saturating_sub(FRAMING_BYTES).max(1);
-        let mut batches = Vec::new();
-        let mut spans: Vec<Span> = Vec::with_capacity(records.len());
-        let mut bytes = 0usize;
+        let mut encoders = self.encoders.borrow_mut();
+        let mut batches = encoders.batches(self.max_batch_bytes.max(1));
         for mut r in records {
             if let Some(ex) = r.exchange.take() {
                 let mut call = crate::providers::parse_exchange(&ex);
@@ -151,32 +145,10 @@ impl Processor {
                     .events_dropped
                     .fetch_add(applied.events_dropped as u64, Relaxed);
             }
-            let span = semconv::to_proto_span(
-                &r,
-                self.opts,
-                applied.attributes_dropped,
-                applied.events_dropped,
-            );
-            // Length-delimited field overhead is at most 6 bytes per span.
-            let len = span.encoded_len() + 6;
-            if !spans.is_empty() && bytes + len > budget {
-                let n = spans.len();
-                batches.push(ExportBatch {
-                    request: self.request(std::mem::take(&mut spans)),
-                    span_count: n,
-                });
-                bytes = 0;
-            }
-            bytes += len;
-            spans.push(span);
+            let header =
+                semconv::span_header(&r, applied.attributes_dropped, applied.events_dropped);
+            batches.push(&r, self.opts, &header);
         }
-        if !spans.is_empty() {
-            let n = spans.len();
-            batches.push(ExportBatch {
-                request: self.request(spans),
-                span_count: n,
-            });
-        }
-        batches
+        batches.finish()
     }
 }

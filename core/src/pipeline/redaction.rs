@@ -5,7 +5,8 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value};
 use crate::redact::Redactor;
@@ -13,45 +14,92 @@ use crate::redact::Redactor;
 /// Texts shorter than this are scanned directly (hashing would not pay).
 const CACHE_MIN_LEN: usize = 256;
 const CACHE_MAX_ENTRIES: usize = 4096;
-/// Bytes of redacted output the cache may hold.
+/// Bytes of text (inputs kept for verification plus redacted outputs) the
+/// cache may hold.
 const CACHE_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// Results of recent redactions by content: an agent resends its whole
 /// conversation on every call, so most message text was already scanned.
-/// Keyed by a randomly seeded 64-bit hash plus the length; bounded by entries
-/// and bytes (oldest out first). Redaction counters count each distinct text once.
+/// Keyed by a randomly seeded 64-bit hash of the text (`fasthash`); a hit is served only
+/// when the stored input equals the text (the same allocation, or the same
+/// bytes), so a hash collision costs a rescan, never someone else's text.
+/// Bounded by entries and bytes (oldest out first). Redaction counters count
+/// each distinct text once.
 pub(crate) struct Cache {
-    hasher: std::collections::hash_map::RandomState,
-    map: HashMap<(u64, usize), Option<Str>>,
-    order: VecDeque<(u64, usize)>,
+    seed: u64,
+    map: HashMap<u64, Entry, BuildHasherDefault<PreHashed>>,
+    order: VecDeque<u64>,
     bytes: usize,
+}
+
+struct Entry {
+    input: Str,
+    /// `None`: the text needed no redaction.
+    output: Option<Str>,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.input.len() + self.output.as_ref().map_or(0, |o| o.len())
+    }
+}
+
+/// The map's keys are already hashes.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl Cache {
     pub(crate) fn new() -> Self {
         Cache {
-            hasher: std::collections::hash_map::RandomState::new(),
-            map: HashMap::new(),
+            seed: crate::fasthash::random_seed(),
+            map: HashMap::default(),
             order: VecDeque::new(),
             bytes: 0,
         }
     }
 
-    fn insert(&mut self, key: (u64, usize), out: Option<Str>) {
-        let add = out.as_ref().map_or(0, |o| o.len());
+    /// The cached result for `s`: `Some(None)` when it needed no redaction.
+    fn get(&self, key: u64, s: &Str) -> Option<Option<Str>> {
+        let e = self.map.get(&key)?;
+        (Arc::ptr_eq(&e.input, s) || e.input.as_bytes() == s.as_bytes()).then(|| e.output.clone())
+    }
+
+    fn insert(&mut self, key: u64, entry: Entry) {
+        let add = entry.bytes();
+        if add > CACHE_MAX_BYTES {
+            return;
+        }
+        if let Some(old) = self.map.remove(&key) {
+            // A collision: the newer text takes the slot.
+            self.bytes -= old.bytes();
+            self.order.retain(|k| *k != key);
+        }
         while !self.order.is_empty()
             && (self.order.len() >= CACHE_MAX_ENTRIES || self.bytes + add > CACHE_MAX_BYTES)
         {
             if let Some(old) = self.order.pop_front()
-                && let Some(Some(o)) = self.map.remove(&old)
+                && let Some(e) = self.map.remove(&old)
             {
-                self.bytes -= o.len();
+                self.bytes -= e.bytes();
             }
         }
-        if add <= CACHE_MAX_BYTES && self.map.insert(key, out).is_none() {
-            self.order.push_back(key);
-            self.bytes += add;
-        }
+        self.map.insert(key, entry);
+        self.order.push_back(key);
+        self.bytes += add;
     }
 }
 
@@ -67,10 +115,10 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
         }
         return;
     }
-    let key = (cx.cache.hasher.hash_one(s.as_bytes()), s.len());
-    if let Some(hit) = cx.cache.map.get(&key) {
+    let key = crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes());
+    if let Some(hit) = cx.cache.get(key, s) {
         if let Some(o) = hit {
-            *s = o.clone();
+            *s = o;
         }
         return;
     }
@@ -78,7 +126,13 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
         Cow::Owned(o) => Some(o.into()),
         Cow::Borrowed(_) => None,
     };
-    cx.cache.insert(key, out.clone());
+    cx.cache.insert(
+        key,
+        Entry {
+            input: s.clone(),
+            output: out.clone(),
+        },
+    );
     if let Some(o) = out {
         *s = o;
     }
@@ -208,5 +262,38 @@ mod tests {
             );
         }
         assert!(cache.map.len() <= CACHE_MAX_ENTRIES && cache.bytes <= CACHE_MAX_BYTES);
+        let held: usize = cache.map.values().map(Entry::bytes).sum();
+        assert_eq!(held, cache.bytes);
+    }
+
+    #[test]
+    fn a_hash_collision_is_rescanned_not_served() {
+        let r = Redactor::new(Default::default()).unwrap();
+        let mut cache = Cache::new();
+        let pii: Str = format!("{} mail me at jane@example.com", "context ".repeat(40)).into();
+        let clean: Str = "plain words ".repeat(40).into();
+        // Force both texts onto one key, as a collision would.
+        let key = crate::fasthash::hash_bytes(cache.seed, pii.as_bytes());
+        cache.insert(
+            key,
+            Entry {
+                input: pii.clone(),
+                output: Some("[REDACTED]".into()),
+            },
+        );
+        assert!(cache.get(key, &clean).is_none());
+        assert_eq!(cache.get(key, &pii), Some(Some("[REDACTED]".into())));
+        // The same bytes in another allocation are a hit.
+        let copy: Str = pii.to_string().into();
+        assert!(cache.get(key, &copy).is_some());
+        let mut s = clean.clone();
+        text(
+            &mut Ctx {
+                r: &r,
+                cache: &mut cache,
+            },
+            &mut s,
+        );
+        assert_eq!(s, clean);
     }
 }

@@ -15,7 +15,9 @@ use tokio::time::Instant;
 use super::process::Processor;
 use super::stats::DropReason;
 use super::{Pipeline, Shared, WorkerState};
-use crate::export::{ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter};
+use crate::export::{
+    Encodings, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter,
+};
 use crate::model::SpanRecord;
 
 enum Exit {
@@ -114,7 +116,10 @@ fn build_exporters(shared: &Shared, p: &Pipeline) -> Vec<Arc<dyn SpanExporter>> 
 
 async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
     let exporters = build_exporters(shared, p);
-    let processor = Processor::new(&shared.config, &shared.sdk_language);
+    let want = exporters
+        .iter()
+        .fold(Encodings::default(), |w, e| w.union(e.encodings()));
+    let processor = Processor::new(&shared.config, &shared.sdk_language, want);
     let batch_size = shared.config.batch.max_export_batch_size;
     let delay = shared.config.batch.schedule_delay;
     let mut last_export = Instant::now();

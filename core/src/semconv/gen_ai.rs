@@ -2,11 +2,9 @@
 //! The OpenInference projection for Arize Phoenix can sit beside this module
 //! and take the same input.
 
-use opentelemetry_proto::tonic::common::v1::KeyValue as PKeyValue;
-
+use super::AttrSink;
 use super::keys::*;
-use super::messages::{messages_json, parts_json, tool_definitions_json};
-use super::{kv_bool, kv_f64, kv_i64, kv_str, kv_str_array, kv_string};
+use super::messages::{push_messages_json, push_parts_json, push_tool_definitions_json};
 use crate::model::{LlmCall, Operation};
 
 /// Default span name per the conventions: `{operation} {model}` or
@@ -28,12 +26,12 @@ pub fn span_name(call: &LlmCall) -> String {
 }
 
 /// Appends the call's attributes to `out`.
-pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>) {
-    out.push(kv_str(GEN_AI_OPERATION_NAME, call.operation.as_str()));
-    out.push(kv_str(GEN_AI_PROVIDER_NAME, &call.provider));
-    let opt = |out: &mut Vec<PKeyValue>, k: &str, v: &Option<crate::model::Str>| {
+pub fn append_attributes<S: AttrSink>(call: &LlmCall, content: bool, out: &mut S) {
+    out.str(GEN_AI_OPERATION_NAME, call.operation.as_str());
+    out.str(GEN_AI_PROVIDER_NAME, &call.provider);
+    let opt = |out: &mut S, k: &str, v: &Option<crate::model::Str>| {
         if let Some(v) = v {
-            out.push(kv_str(k, v));
+            out.str(k, v);
         }
     };
     opt(out, GEN_AI_REQUEST_MODEL, &call.request_model);
@@ -42,61 +40,52 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
     opt(out, GEN_AI_CONVERSATION_ID, &call.conversation_id);
     opt(out, SERVER_ADDRESS, &call.server_address);
     if let Some(p) = call.server_port {
-        out.push(kv_i64(SERVER_PORT, p as i64));
+        out.i64(SERVER_PORT, p as i64);
     }
 
     let p = &call.params;
     if let Some(v) = p.temperature {
-        out.push(kv_f64(GEN_AI_REQUEST_TEMPERATURE, v));
+        out.f64(GEN_AI_REQUEST_TEMPERATURE, v);
     }
     if let Some(v) = p.max_tokens {
-        out.push(kv_i64(GEN_AI_REQUEST_MAX_TOKENS, v as i64));
+        out.i64(GEN_AI_REQUEST_MAX_TOKENS, v as i64);
     }
     if let Some(v) = p.top_p {
-        out.push(kv_f64(GEN_AI_REQUEST_TOP_P, v));
+        out.f64(GEN_AI_REQUEST_TOP_P, v);
     }
     if let Some(v) = p.top_k {
-        out.push(kv_f64(GEN_AI_REQUEST_TOP_K, v));
+        out.f64(GEN_AI_REQUEST_TOP_K, v);
     }
     if let Some(v) = p.frequency_penalty {
-        out.push(kv_f64(GEN_AI_REQUEST_FREQUENCY_PENALTY, v));
+        out.f64(GEN_AI_REQUEST_FREQUENCY_PENALTY, v);
     }
     if let Some(v) = p.presence_penalty {
-        out.push(kv_f64(GEN_AI_REQUEST_PRESENCE_PENALTY, v));
+        out.f64(GEN_AI_REQUEST_PRESENCE_PENALTY, v);
     }
     if !p.stop_sequences.is_empty() {
-        out.push(kv_str_array(
-            GEN_AI_REQUEST_STOP_SEQUENCES,
-            &p.stop_sequences,
-        ));
+        out.str_array(GEN_AI_REQUEST_STOP_SEQUENCES, &p.stop_sequences);
     }
     if let Some(v) = p.seed {
-        out.push(kv_i64(GEN_AI_REQUEST_SEED, v));
+        out.i64(GEN_AI_REQUEST_SEED, v);
     }
     if let Some(v) = p.choice_count.filter(|c| *c != 1) {
-        out.push(kv_i64(GEN_AI_REQUEST_CHOICE_COUNT, v as i64));
+        out.i64(GEN_AI_REQUEST_CHOICE_COUNT, v as i64);
     }
     if let Some(v) = p.stream {
-        out.push(kv_bool(GEN_AI_REQUEST_STREAM, v));
+        out.bool(GEN_AI_REQUEST_STREAM, v);
     }
     opt(out, GEN_AI_OUTPUT_TYPE, &p.output_type);
     if !p.encoding_formats.is_empty() {
-        out.push(kv_str_array(
-            GEN_AI_REQUEST_ENCODING_FORMATS,
-            &p.encoding_formats,
-        ));
+        out.str_array(GEN_AI_REQUEST_ENCODING_FORMATS, &p.encoding_formats);
     }
 
     if !call.finish_reasons.is_empty() {
-        out.push(kv_str_array(
-            GEN_AI_RESPONSE_FINISH_REASONS,
-            &call.finish_reasons,
-        ));
+        out.str_array(GEN_AI_RESPONSE_FINISH_REASONS, &call.finish_reasons);
     }
     let u = &call.usage;
-    let tok = |out: &mut Vec<PKeyValue>, k: &str, v: Option<u64>| {
+    let tok = |out: &mut S, k: &str, v: Option<u64>| {
         if let Some(v) = v {
-            out.push(kv_i64(k, v.min(i64::MAX as u64) as i64));
+            out.i64(k, v.min(i64::MAX as u64) as i64);
         }
     };
     tok(out, GEN_AI_USAGE_INPUT_TOKENS, u.input_tokens);
@@ -117,23 +106,23 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
         u.reasoning_tokens,
     );
     if u.estimated {
-        out.push(kv_bool(TOKENTRACE_USAGE_ESTIMATED, true));
+        out.bool(TOKENTRACE_USAGE_ESTIMATED, true);
     }
     if let Some(ns) = call.time_to_first_token_ns {
-        out.push(kv_f64(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ns as f64 / 1e9));
+        out.f64(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ns as f64 / 1e9);
     }
     if let Some(d) = call.embedding_dimensions {
-        out.push(kv_i64(GEN_AI_EMBEDDINGS_DIMENSION_COUNT, d as i64));
+        out.i64(GEN_AI_EMBEDDINGS_DIMENSION_COUNT, d as i64);
     }
     if let Some(e) = &call.error {
-        out.push(kv_str(ERROR_TYPE, &e.error_type));
+        out.str(ERROR_TYPE, &e.error_type);
     }
 
     opt(out, GEN_AI_TOOL_NAME, &call.tool_name);
     opt(out, GEN_AI_TOOL_CALL_ID, &call.tool_call_id);
     opt(out, GEN_AI_AGENT_NAME, &call.agent_name);
     if call.operation == Operation::ExecuteTool {
-        out.push(kv_str(GEN_AI_TOOL_TYPE, "function"));
+        out.str(GEN_AI_TOOL_TYPE, "function");
         if content {
             opt(out, GEN_AI_TOOL_CALL_ARGUMENTS, &call.tool_arguments);
             opt(out, GEN_AI_TOOL_CALL_RESULT, &call.tool_result);
@@ -143,27 +132,23 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
     // Content attributes keep their structure even with capture off, so a
     // reader still sees roles, tool names and finish reasons.
     if !call.system_instructions.is_empty() {
-        out.push(kv_string(
-            GEN_AI_SYSTEM_INSTRUCTIONS,
-            parts_json(&call.system_instructions, content),
-        ));
+        out.str_with(GEN_AI_SYSTEM_INSTRUCTIONS, |s| {
+            push_parts_json(s, &call.system_instructions, content)
+        });
     }
     if !call.input_messages.is_empty() {
-        out.push(kv_string(
-            GEN_AI_INPUT_MESSAGES,
-            messages_json(&call.input_messages, content, false),
-        ));
+        out.str_with(GEN_AI_INPUT_MESSAGES, |s| {
+            push_messages_json(s, &call.input_messages, content, false)
+        });
     }
     if !call.output_messages.is_empty() {
-        out.push(kv_string(
-            GEN_AI_OUTPUT_MESSAGES,
-            messages_json(&call.output_messages, content, true),
-        ));
+        out.str_with(GEN_AI_OUTPUT_MESSAGES, |s| {
+            push_messages_json(s, &call.output_messages, content, true)
+        });
     }
     if !call.tool_definitions.is_empty() {
-        out.push(kv_string(
-            GEN_AI_TOOL_DEFINITIONS,
-            tool_definitions_json(&call.tool_definitions, content),
-        ));
+        out.str_with(GEN_AI_TOOL_DEFINITIONS, |s| {
+            push_tool_definitions_json(s, &call.tool_definitions, content)
+        });
     }
 }

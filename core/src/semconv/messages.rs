@@ -17,27 +17,83 @@ use crate::model::{Message, Part, Str, ToolDefinition};
 const PART_OVERHEAD: usize = 48;
 const MESSAGE_OVERHEAD: usize = 48;
 
+/// A buffer JSON text is appended to: the content JSON builds a `String`,
+/// the OTLP-JSON writer a byte buffer.
+pub(crate) trait JsonBuf {
+    fn push_text(&mut self, s: &str);
+    /// `b` must be ASCII.
+    fn push_ascii(&mut self, b: u8);
+    fn reserve_bytes(&mut self, n: usize);
+}
+
+impl JsonBuf for String {
+    #[inline]
+    fn push_text(&mut self, s: &str) {
+        self.push_str(s);
+    }
+    #[inline]
+    fn push_ascii(&mut self, b: u8) {
+        self.push(b as char);
+    }
+    #[inline]
+    fn reserve_bytes(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+impl JsonBuf for Vec<u8> {
+    #[inline]
+    fn push_text(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+    #[inline]
+    fn push_ascii(&mut self, b: u8) {
+        self.push(b);
+    }
+    #[inline]
+    fn reserve_bytes(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
 /// Appends `s` as a JSON string literal.
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push('"');
+pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
+    out.reserve_bytes(s.len() + 2);
+    out.push_ascii(b'"');
     let bytes = s.as_bytes();
     // `start..` is the pending run of bytes that need no escaping.
     let mut start = 0;
     let mut i = 0;
-    // Eight bytes at a time: text rarely needs escaping, so most words are
-    // skipped with a few integer operations and copied in long runs.
+    // Sixteen, then eight bytes at a time: text rarely needs escaping, so
+    // most words are skipped with a few integer operations and copied in
+    // long runs.
+    while i + 16 <= bytes.len() {
+        let lo = special_bytes(word_at(bytes, i));
+        let hi = special_bytes(word_at(bytes, i + 8));
+        if lo | hi == 0 {
+            i += 16;
+            continue;
+        }
+        // The lowest flagged byte is always a real match (see `special_bytes`).
+        let j = if lo != 0 {
+            i + (lo.trailing_zeros() / 8) as usize
+        } else {
+            i + 8 + (hi.trailing_zeros() / 8) as usize
+        };
+        out.push_text(&s[start..j]);
+        push_escape(out, bytes[j]);
+        i = j + 1;
+        start = i;
+    }
     while i + 8 <= bytes.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
-        let mask = special_bytes(u64::from_le_bytes(word));
+        let mask = special_bytes(word_at(bytes, i));
         if mask == 0 {
             i += 8;
             continue;
         }
         // The lowest flagged byte is always a real match (see `special_bytes`).
         let j = i + (mask.trailing_zeros() / 8) as usize;
-        out.push_str(&s[start..j]);
+        out.push_text(&s[start..j]);
         push_escape(out, bytes[j]);
         i = j + 1;
         start = i;
@@ -45,14 +101,21 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     while i < bytes.len() {
         let b = bytes[i];
         if b < 0x20 || b == b'"' || b == b'\\' {
-            out.push_str(&s[start..i]);
+            out.push_text(&s[start..i]);
             push_escape(out, b);
             start = i + 1;
         }
         i += 1;
     }
-    out.push_str(&s[start..]);
-    out.push('"');
+    out.push_text(&s[start..]);
+    out.push_ascii(b'"');
+}
+
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[i..i + 8]);
+    u64::from_le_bytes(w)
 }
 
 /// High bit set in every byte of `w` that is a control character, `"` or
@@ -72,20 +135,20 @@ fn special_bytes(w: u64) -> u64 {
 }
 
 /// The escape serde_json writes for `b`.
-fn push_escape(out: &mut String, b: u8) {
+fn push_escape<B: JsonBuf>(out: &mut B, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     match b {
-        b'"' => out.push_str("\\\""),
-        b'\\' => out.push_str("\\\\"),
-        b'\n' => out.push_str("\\n"),
-        b'\r' => out.push_str("\\r"),
-        b'\t' => out.push_str("\\t"),
-        0x08 => out.push_str("\\b"),
-        0x0c => out.push_str("\\f"),
+        b'"' => out.push_text("\\\""),
+        b'\\' => out.push_text("\\\\"),
+        b'\n' => out.push_text("\\n"),
+        b'\r' => out.push_text("\\r"),
+        b'\t' => out.push_text("\\t"),
+        0x08 => out.push_text("\\b"),
+        0x0c => out.push_text("\\f"),
         _ => {
-            out.push_str("\\u00");
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 0xf) as usize] as char);
+            out.push_text("\\u00");
+            out.push_ascii(HEX[(b >> 4) as usize]);
+            out.push_ascii(HEX[(b & 0xf) as usize]);
         }
     }
 }
@@ -233,17 +296,24 @@ fn parts_capacity(parts: &[Part], content: bool) -> usize {
 
 /// `gen_ai.input.messages` / `gen_ai.output.messages`.
 pub fn messages_json(messages: &[Message], content: bool, output: bool) -> String {
+    let mut out = String::new();
+    push_messages_json(&mut out, messages, content, output);
+    out
+}
+
+/// [`messages_json`] appended to `out` (the encoders reuse one buffer).
+pub fn push_messages_json(out: &mut String, messages: &[Message], content: bool, output: bool) {
     let cap = 2 + messages
         .iter()
         .map(|m| MESSAGE_OVERHEAD + m.role.len() + parts_capacity(&m.parts, content))
         .sum::<usize>();
-    let mut out = String::with_capacity(cap);
+    out.reserve(cap);
     out.push('[');
     for (i, m) in messages.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let mut o = Obj::new(&mut out);
+        let mut o = Obj::new(out);
         o.str("role", &m.role);
         push_parts(o.key("parts"), &m.parts, content);
         o.opt_str("name", m.name.as_deref().filter(|_| content));
@@ -257,25 +327,37 @@ pub fn messages_json(messages: &[Message], content: bool, output: bool) -> Strin
         o.end();
     }
     out.push(']');
-    out
 }
 
 /// `gen_ai.system_instructions`: an array of parts.
 pub fn parts_json(parts: &[Part], content: bool) -> String {
-    let mut out = String::with_capacity(2 + parts_capacity(parts, content));
-    push_parts(&mut out, parts, content);
+    let mut out = String::new();
+    push_parts_json(&mut out, parts, content);
     out
+}
+
+/// [`parts_json`] appended to `out`.
+pub fn push_parts_json(out: &mut String, parts: &[Part], content: bool) {
+    out.reserve(2 + parts_capacity(parts, content));
+    push_parts(out, parts, content);
 }
 
 /// `gen_ai.tool.definitions`.
 pub fn tool_definitions_json(defs: &[ToolDefinition], content: bool) -> String {
-    let mut out = String::with_capacity(2 + defs.len() * 128);
+    let mut out = String::new();
+    push_tool_definitions_json(&mut out, defs, content);
+    out
+}
+
+/// [`tool_definitions_json`] appended to `out`.
+pub fn push_tool_definitions_json(out: &mut String, defs: &[ToolDefinition], content: bool) {
+    out.reserve(2 + defs.len() * 128);
     out.push('[');
     for (i, d) in defs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let mut o = Obj::new(&mut out);
+        let mut o = Obj::new(out);
         o.str("type", &d.tool_type);
         o.str("name", &d.name);
         o.opt_str("description", d.description.as_deref().filter(|_| content));
@@ -285,7 +367,6 @@ pub fn tool_definitions_json(defs: &[ToolDefinition], content: bool) -> String {
         o.end();
     }
     out.push(']');
-    out
 }
 
 #[cfg(test)]
@@ -364,9 +445,9 @@ mod tests {
             "\"\"\"\"\"\"\"\"\"\"".into(),
             "\\\\\\\\\\\\\\\\\\".into(),
         ];
-        // Every ASCII byte at every offset within an 8-byte word.
+        // Every ASCII byte at every offset within a 16-byte block.
         for b in 0u8..0x80 {
-            for pad in 0..9 {
+            for pad in 0..33 {
                 let mut s = "x".repeat(pad);
                 s.push(b as char);
                 s.push_str("tail after the byte");

@@ -1,84 +1,59 @@
-//! Typed records → OTLP protobuf spans (GenAI conventions). One module owns
-//! the mapping so an alternative projection (OpenInference) can sit beside it.
+//! Typed records → OTLP spans (GenAI conventions, optionally OpenInference).
+//! The mapping is written once, against [`AttrSink`]: the protobuf and
+//! OTLP-JSON encoders (`export::encode`) and the `opentelemetry_proto`
+//! struct builder ([`to_proto_span`]) all run this same code.
 
 pub mod gen_ai;
 pub mod keys;
 pub mod messages;
 pub mod openinference;
+mod sink;
+
+#[cfg(test)]
+pub(crate) mod fixture;
+#[cfg(test)]
+pub(crate) mod golden;
+
+use std::borrow::Cow;
 
 use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, ArrayValue, InstrumentationScope, KeyValue as PKeyValue, any_value,
+    AnyValue, InstrumentationScope, KeyValue as PKeyValue, any_value,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{Span, Status as PStatus, span, status};
+use opentelemetry_proto::tonic::trace::v1::{Span, Status as PStatus, span};
 
 use crate::config::ResourceConfig;
 use crate::model::{KeyValue, SpanKind, SpanRecord, StatusCode, Value};
 
+pub use sink::{AttrSink, value};
+
 pub const SCOPE_NAME: &str = "tokentrace";
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub(crate) fn kv(key: &str, v: any_value::Value) -> PKeyValue {
+pub(crate) fn kv_str(key: &str, v: &str) -> PKeyValue {
     PKeyValue {
         key: key.to_string(),
-        value: Some(AnyValue { value: Some(v) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.to_string())),
+        }),
         ..Default::default()
     }
 }
-pub(crate) fn kv_str(key: &str, v: &str) -> PKeyValue {
-    kv(key, any_value::Value::StringValue(v.to_string()))
-}
-/// Moves an owned string in (the content JSON is the span's largest value;
-/// copying it again would cost as much as writing it).
-pub(crate) fn kv_string(key: &str, v: String) -> PKeyValue {
-    kv(key, any_value::Value::StringValue(v))
-}
-pub(crate) fn kv_i64(key: &str, v: i64) -> PKeyValue {
-    kv(key, any_value::Value::IntValue(v))
-}
-pub(crate) fn kv_f64(key: &str, v: f64) -> PKeyValue {
-    kv(key, any_value::Value::DoubleValue(v))
-}
-pub(crate) fn kv_bool(key: &str, v: bool) -> PKeyValue {
-    kv(key, any_value::Value::BoolValue(v))
-}
-pub(crate) fn kv_str_array(key: &str, v: &[crate::model::Str]) -> PKeyValue {
-    kv(
-        key,
-        any_value::Value::ArrayValue(ArrayValue {
-            values: v
-                .iter()
-                .map(|s| AnyValue {
-                    value: Some(any_value::Value::StringValue(s.to_string())),
-                })
-                .collect(),
-        }),
-    )
-}
 
-fn array<T>(v: &[T], f: impl Fn(&T) -> any_value::Value) -> any_value::Value {
-    any_value::Value::ArrayValue(ArrayValue {
-        values: v.iter().map(|x| AnyValue { value: Some(f(x)) }).collect(),
-    })
-}
-
-/// Converts one attribute value.
+/// Converts one attribute value to its `opentelemetry_proto` form.
 pub fn any_value(v: &Value) -> any_value::Value {
-    match v {
-        Value::Str(s) | Value::Json(s) => any_value::Value::StringValue(s.to_string()),
-        Value::Bool(b) => any_value::Value::BoolValue(*b),
-        Value::Int(i) => any_value::Value::IntValue(*i),
-        Value::Float(f) => any_value::Value::DoubleValue(*f),
-        Value::StrArray(a) => array(a, |s| any_value::Value::StringValue(s.to_string())),
-        Value::IntArray(a) => array(a, |i| any_value::Value::IntValue(*i)),
-        Value::FloatArray(a) => array(a, |f| any_value::Value::DoubleValue(*f)),
-        Value::BoolArray(a) => array(a, |b| any_value::Value::BoolValue(*b)),
-    }
+    let mut one = Vec::with_capacity(1);
+    value(&mut one, "", v);
+    one.pop()
+        .and_then(|kv| kv.value)
+        .and_then(|v| v.value)
+        .unwrap_or(any_value::Value::StringValue(String::new()))
 }
 
-fn convert_attrs(attrs: &[KeyValue], out: &mut Vec<PKeyValue>) {
+/// Emits free attributes (the record's own, or an event's) in order.
+pub fn attributes<S: AttrSink>(attrs: &[KeyValue], out: &mut S) {
     for a in attrs {
-        out.push(kv(&a.key, any_value(&a.value)));
+        value(out, &a.key, &a.value);
     }
 }
 
@@ -123,59 +98,35 @@ pub struct MapOptions {
     pub semconv: SemconvMode,
 }
 
-/// Maps one record. `dropped_attributes` comes from the limits stage.
-pub fn to_proto_span(
-    r: &SpanRecord,
-    opts: MapOptions,
-    dropped_attributes: u32,
-    dropped_events: u32,
-) -> Span {
-    let mut attributes = Vec::with_capacity(r.attributes.len() + 24);
+/// A span's fields other than attributes and events, as OTLP carries them.
+#[derive(Debug, Clone)]
+pub struct SpanHeader<'a> {
+    pub trace_id: &'a [u8; 16],
+    pub span_id: &'a [u8; 8],
+    pub parent_span_id: Option<&'a [u8; 8]>,
+    /// W3C trace flags plus OTLP's "parent is (not) remote" bits.
+    pub flags: u32,
+    pub name: Cow<'a, str>,
+    /// `opentelemetry.proto.trace.v1.Span.SpanKind`.
+    pub kind: i32,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    /// `(code, message)` of `opentelemetry.proto.trace.v1.Status`; `None` when unset.
+    pub status: Option<(i32, &'a str)>,
+    pub dropped_attributes_count: u32,
+    pub dropped_events_count: u32,
+}
+
+/// The header of `r`. The dropped counts come from the limits stage.
+pub fn span_header(r: &SpanRecord, dropped_attributes: u32, dropped_events: u32) -> SpanHeader<'_> {
     let name = if r.name.is_empty() {
-        r.llm.as_deref().map(gen_ai::span_name).unwrap_or_default()
+        r.llm
+            .as_deref()
+            .map(gen_ai::span_name)
+            .map_or(Cow::Borrowed(""), Cow::Owned)
     } else {
-        r.name.to_string()
+        Cow::Borrowed(r.name.as_ref())
     };
-    if let Some(call) = &r.llm {
-        if opts.semconv.gen_ai() {
-            gen_ai::append_attributes(call, opts.capture_content, &mut attributes);
-        }
-        if opts.semconv.openinference() {
-            openinference::append_attributes(call, opts.capture_content, &mut attributes);
-        }
-    } else if opts.semconv.openinference() {
-        let declared = r
-            .attributes
-            .iter()
-            .find(|kv| kv.key.as_ref() == keys::TOKENTRACE_SPAN_KIND)
-            .and_then(|kv| match &kv.value {
-                Value::Str(s) => Some(s.as_ref()),
-                _ => None,
-            });
-        attributes.push(kv_str(
-            "openinference.span.kind",
-            openinference::span_kind(None, declared),
-        ));
-    }
-    if opts.semconv.openinference() {
-        let cost = |k: &str| {
-            r.attributes
-                .iter()
-                .find(|kv| kv.key.as_ref() == k)
-                .and_then(|kv| match kv.value {
-                    Value::Float(f) => Some(f),
-                    _ => None,
-                })
-        };
-        if let (Some(i), Some(o), Some(t)) = (
-            cost(keys::TOKENTRACE_COST_INPUT_USD),
-            cost(keys::TOKENTRACE_COST_OUTPUT_USD),
-            cost(keys::TOKENTRACE_COST_TOTAL_USD),
-        ) {
-            openinference::cost_attributes(i, o, t, &mut attributes);
-        }
-    }
-    convert_attrs(&r.attributes, &mut attributes);
     let kind = match r.kind {
         SpanKind::Internal => span::SpanKind::Internal,
         SpanKind::Client => span::SpanKind::Client,
@@ -185,21 +136,89 @@ pub fn to_proto_span(
     };
     let status = match r.status.code {
         StatusCode::Unset => None,
-        StatusCode::Ok => Some(PStatus {
-            message: String::new(),
-            code: status::StatusCode::Ok as i32,
-        }),
-        StatusCode::Error => Some(PStatus {
-            message: r.status.message.as_deref().unwrap_or_default().to_string(),
-            code: status::StatusCode::Error as i32,
-        }),
+        StatusCode::Ok => Some((1, "")),
+        StatusCode::Error => Some((2, r.status.message.as_deref().unwrap_or_default())),
     };
+    // W3C flags: sampled, plus the "parent is (not) remote" bits of OTLP 1.x.
+    let mut flags = 0x1 | 0x100;
+    if r.parent_is_remote {
+        flags |= 0x200;
+    }
+    SpanHeader {
+        trace_id: &r.trace_id.0,
+        span_id: &r.span_id.0,
+        parent_span_id: r.parent_span_id.as_ref().map(|p| &p.0),
+        flags,
+        name,
+        kind: kind as i32,
+        start_time_unix_nano: r.start_unix_nanos,
+        end_time_unix_nano: r.end_unix_nanos.max(r.start_unix_nanos),
+        status,
+        dropped_attributes_count: dropped_attributes,
+        dropped_events_count: dropped_events,
+    }
+}
+
+fn find<'a>(r: &'a SpanRecord, key: &str) -> Option<&'a Value> {
+    r.attributes
+        .iter()
+        .find(|kv| kv.key.as_ref() == key)
+        .map(|kv| &kv.value)
+}
+
+/// Emits the span's attributes: the conventions' projection of the typed
+/// call first, then the record's own attributes.
+pub fn span_attributes<S: AttrSink>(r: &SpanRecord, opts: MapOptions, out: &mut S) {
+    if let Some(call) = &r.llm {
+        if opts.semconv.gen_ai() {
+            gen_ai::append_attributes(call, opts.capture_content, out);
+        }
+        if opts.semconv.openinference() {
+            openinference::append_attributes(call, opts.capture_content, out);
+        }
+    } else if opts.semconv.openinference() {
+        let declared = match find(r, keys::TOKENTRACE_SPAN_KIND) {
+            Some(Value::Str(s)) => Some(s.as_ref()),
+            _ => None,
+        };
+        out.str(
+            "openinference.span.kind",
+            openinference::span_kind(None, declared),
+        );
+    }
+    if opts.semconv.openinference() {
+        let cost = |k: &str| match find(r, k) {
+            Some(Value::Float(f)) => Some(*f),
+            _ => None,
+        };
+        if let (Some(i), Some(o), Some(t)) = (
+            cost(keys::TOKENTRACE_COST_INPUT_USD),
+            cost(keys::TOKENTRACE_COST_OUTPUT_USD),
+            cost(keys::TOKENTRACE_COST_TOTAL_USD),
+        ) {
+            openinference::cost_attributes(i, o, t, out);
+        }
+    }
+    attributes(&r.attributes, out);
+}
+
+/// Maps one record to an `opentelemetry_proto` span (tests, tools; the
+/// worker encodes directly). `dropped_*` come from the limits stage.
+pub fn to_proto_span(
+    r: &SpanRecord,
+    opts: MapOptions,
+    dropped_attributes: u32,
+    dropped_events: u32,
+) -> Span {
+    let h = span_header(r, dropped_attributes, dropped_events);
+    let mut attrs = Vec::with_capacity(r.attributes.len() + 24);
+    span_attributes(r, opts, &mut attrs);
     let events = r
         .events
         .iter()
         .map(|e| {
             let mut attrs = Vec::with_capacity(e.attributes.len());
-            convert_attrs(&e.attributes, &mut attrs);
+            attributes(&e.attributes, &mut attrs);
             span::Event {
                 time_unix_nano: e.time_unix_nanos,
                 name: e.name.to_string(),
@@ -208,28 +227,26 @@ pub fn to_proto_span(
             }
         })
         .collect();
-    // W3C flags: sampled, plus the "parent is (not) remote" bits of OTLP 1.x.
-    let mut flags = 0x1 | 0x100;
-    if r.parent_is_remote {
-        flags |= 0x200;
-    }
     Span {
-        trace_id: r.trace_id.0.to_vec(),
-        span_id: r.span_id.0.to_vec(),
+        trace_id: h.trace_id.to_vec(),
+        span_id: h.span_id.to_vec(),
         trace_state: String::new(),
-        parent_span_id: r.parent_span_id.map(|p| p.0.to_vec()).unwrap_or_default(),
-        flags,
-        name,
-        kind: kind as i32,
-        start_time_unix_nano: r.start_unix_nanos,
-        end_time_unix_nano: r.end_unix_nanos.max(r.start_unix_nanos),
-        attributes,
-        dropped_attributes_count: dropped_attributes,
+        parent_span_id: h.parent_span_id.map(|p| p.to_vec()).unwrap_or_default(),
+        flags: h.flags,
+        name: h.name.into_owned(),
+        kind: h.kind,
+        start_time_unix_nano: h.start_time_unix_nano,
+        end_time_unix_nano: h.end_time_unix_nano,
+        attributes: attrs,
+        dropped_attributes_count: h.dropped_attributes_count,
         events,
-        dropped_events_count: dropped_events,
+        dropped_events_count: h.dropped_events_count,
         links: Vec::new(),
         dropped_links_count: 0,
-        status,
+        status: h.status.map(|(code, message)| PStatus {
+            message: message.to_string(),
+            code,
+        }),
     }
 }
 

@@ -2,9 +2,7 @@
 //! record as flattened `llm.*` / `input.value` / `output.value` attributes,
 //! emitted beside (or instead of) the GenAI conventions when configured.
 
-use opentelemetry_proto::tonic::common::v1::KeyValue as PKeyValue;
-
-use super::{kv_f64, kv_i64, kv_str};
+use super::AttrSink;
 use crate::model::{LlmCall, Message, Operation, Part};
 
 /// `openinference.span.kind` for a call.
@@ -45,14 +43,14 @@ fn text_of(parts: &[Part]) -> String {
     out
 }
 
-fn messages(prefix: &str, msgs: &[&Message], content: bool, out: &mut Vec<PKeyValue>) {
+fn messages<S: AttrSink>(prefix: &str, msgs: &[&Message], content: bool, out: &mut S) {
     for (i, m) in msgs.iter().enumerate() {
         let base = format!("{prefix}.{i}.message");
-        out.push(kv_str(&format!("{base}.role"), &m.role));
+        out.str(&format!("{base}.role"), &m.role);
         if content {
             let text = text_of(&m.parts);
             if !text.is_empty() {
-                out.push(kv_str(&format!("{base}.content"), &text));
+                out.str(&format!("{base}.content"), &text);
             }
         }
         let mut k = 0;
@@ -65,20 +63,20 @@ fn messages(prefix: &str, msgs: &[&Message], content: bool, out: &mut Vec<PKeyVa
                 } => {
                     let tc = format!("{base}.tool_calls.{k}.tool_call");
                     if let Some(id) = id {
-                        out.push(kv_str(&format!("{tc}.id"), id));
+                        out.str(&format!("{tc}.id"), id);
                     }
-                    out.push(kv_str(&format!("{tc}.function.name"), name));
+                    out.str(&format!("{tc}.function.name"), name);
                     if content && let Some(a) = arguments {
-                        out.push(kv_str(&format!("{tc}.function.arguments"), a));
+                        out.str(&format!("{tc}.function.arguments"), a);
                     }
                     k += 1;
                 }
                 Part::ToolCallResponse { id, response } => {
                     if let Some(id) = id {
-                        out.push(kv_str(&format!("{base}.tool_call_id"), id));
+                        out.str(&format!("{base}.tool_call_id"), id);
                     }
                     if content {
-                        out.push(kv_str(&format!("{base}.content"), response));
+                        out.str(&format!("{base}.content"), response);
                     }
                 }
                 _ => {}
@@ -88,45 +86,42 @@ fn messages(prefix: &str, msgs: &[&Message], content: bool, out: &mut Vec<PKeyVa
 }
 
 /// Appends the OpenInference attributes of `call`.
-pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>) {
-    out.push(kv_str(
-        "openinference.span.kind",
-        span_kind(Some(call), None),
-    ));
+pub fn append_attributes<S: AttrSink>(call: &LlmCall, content: bool, out: &mut S) {
+    out.str("openinference.span.kind", span_kind(Some(call), None));
     match call.operation {
         Operation::ExecuteTool => {
             if let Some(n) = &call.tool_name {
-                out.push(kv_str("tool.name", n));
+                out.str("tool.name", n);
             }
             if let Some(id) = &call.tool_call_id {
-                out.push(kv_str("tool_call.id", id));
+                out.str("tool_call.id", id);
             }
             if content {
                 if let Some(a) = &call.tool_arguments {
-                    out.push(kv_str("input.value", a));
-                    out.push(kv_str("input.mime_type", "application/json"));
+                    out.str("input.value", a);
+                    out.str("input.mime_type", "application/json");
                 }
                 if let Some(r) = &call.tool_result {
-                    out.push(kv_str("output.value", r));
+                    out.str("output.value", r);
                 }
             }
             return;
         }
         Operation::InvokeAgent | Operation::CreateAgent => {
             if let Some(n) = &call.agent_name {
-                out.push(kv_str("agent.name", n));
+                out.str("agent.name", n);
             }
             return;
         }
         _ => {}
     }
-    out.push(kv_str("llm.provider", &call.provider));
-    out.push(kv_str(
+    out.str("llm.provider", &call.provider);
+    out.str(
         "llm.system",
         call.provider.split('.').next().unwrap_or(&call.provider),
-    ));
+    );
     if let Some(m) = call.model() {
-        out.push(kv_str("llm.model_name", m));
+        out.str("llm.model_name", m);
     }
     let p = &call.params;
     let mut inv = serde_json::Map::new();
@@ -146,10 +141,10 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
         inv.insert("stream".into(), v.into());
     }
     if !inv.is_empty() {
-        out.push(kv_str(
+        out.str(
             "llm.invocation_parameters",
             &serde_json::Value::Object(inv).to_string(),
-        ));
+        );
     }
     // System instructions travel as a leading system message.
     let system = (!call.system_instructions.is_empty())
@@ -162,11 +157,10 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
         // The whole conversation, so a list view shows the question even
         // when the last input message is a tool result.
         if !call.input_messages.is_empty() {
-            out.push(kv_str(
-                "input.value",
-                &super::messages::messages_json(&call.input_messages, true, false),
-            ));
-            out.push(kv_str("input.mime_type", "application/json"));
+            out.str_with("input.value", |s| {
+                super::messages::push_messages_json(s, &call.input_messages, true, false)
+            });
+            out.str("input.mime_type", "application/json");
         }
         let t: String = call
             .output_messages
@@ -175,8 +169,8 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
             .collect::<Vec<_>>()
             .join("\n");
         if !t.is_empty() {
-            out.push(kv_str("output.value", &t));
-            out.push(kv_str("output.mime_type", "text/plain"));
+            out.str("output.value", &t);
+            out.str("output.mime_type", "text/plain");
         }
     }
     for (i, d) in call.tool_definitions.iter().enumerate() {
@@ -188,15 +182,15 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
                 "parameters": d.parameters.as_deref().and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok()),
             }
         });
-        out.push(kv_str(
+        out.str(
             &format!("llm.tools.{i}.tool.json_schema"),
             &schema.to_string(),
-        ));
+        );
     }
     let u = &call.usage;
-    let tok = |out: &mut Vec<PKeyValue>, k: &str, v: Option<u64>| {
+    let tok = |out: &mut S, k: &str, v: Option<u64>| {
         if let Some(v) = v {
-            out.push(kv_i64(k, v.min(i64::MAX as u64) as i64));
+            out.i64(k, v.min(i64::MAX as u64) as i64);
         }
     };
     tok(out, "llm.token_count.prompt", u.input_tokens);
@@ -224,20 +218,21 @@ pub fn append_attributes(call: &LlmCall, content: bool, out: &mut Vec<PKeyValue>
         u.reasoning_tokens,
     );
     if let Some(f) = call.finish_reasons.first() {
-        out.push(kv_str("llm.finish_reason", f));
+        out.str("llm.finish_reason", f);
     }
 }
 
 /// `llm.cost.*` from tokentrace's cost attributes.
-pub fn cost_attributes(input: f64, output: f64, total: f64, out: &mut Vec<PKeyValue>) {
-    out.push(kv_f64("llm.cost.prompt", input));
-    out.push(kv_f64("llm.cost.completion", output));
-    out.push(kv_f64("llm.cost.total", total));
+pub fn cost_attributes<S: AttrSink>(input: f64, output: f64, total: f64, out: &mut S) {
+    out.f64("llm.cost.prompt", input);
+    out.f64("llm.cost.completion", output);
+    out.f64("llm.cost.total", total);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry_proto::tonic::common::v1::KeyValue as PKeyValue;
     use opentelemetry_proto::tonic::common::v1::any_value::Value as AV;
 
     fn get<'a>(out: &'a [PKeyValue], k: &str) -> Option<&'a AV> {
@@ -273,7 +268,7 @@ mod tests {
         c.output_messages = vec![Message::text("assistant", "Sunny.")];
         c.usage.input_tokens = Some(10);
         c.usage.output_tokens = Some(2);
-        let mut out = Vec::new();
+        let mut out: Vec<PKeyValue> = Vec::new();
         append_attributes(&c, true, &mut out);
         assert_eq!(
             get(&out, "openinference.span.kind"),
@@ -307,7 +302,7 @@ mod tests {
             get(&out, "output.value"),
             Some(&AV::StringValue("Sunny.".into()))
         );
-        let mut bare = Vec::new();
+        let mut bare: Vec<PKeyValue> = Vec::new();
         append_attributes(&c, false, &mut bare);
         assert!(get(&bare, "llm.input_messages.1.message.content").is_none());
         assert!(get(&bare, "output.value").is_none());

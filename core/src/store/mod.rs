@@ -11,7 +11,7 @@
 //! interleave. Each line is written with one `write` call and ends with `\n`; a reader
 //! that finds a last line without `\n` is looking at a write in progress or a crash.
 
-mod codec;
+pub(crate) mod codec;
 mod follow;
 mod reader;
 mod writer;

@@ -72,7 +72,12 @@ impl StoreWriter {
     /// abandoned (its last line may be partial; readers report it) and the next append
     /// starts a fresh one.
     pub fn append(&mut self, req: &ExportTraceServiceRequest) -> Result<usize, StoreError> {
-        let line = codec::encode_line(req)?;
+        self.append_line(&codec::encode_line(req)?)
+    }
+
+    /// Writes one line that is already OTLP-JSON ending in `\n` (the export
+    /// worker encodes it straight from the records), as [`append`](Self::append).
+    pub fn append_line(&mut self, line: &[u8]) -> Result<usize, StoreError> {
         let len = line.len() as u64;
         let pid = std::process::id();
         let rotate = match &self.current {
@@ -91,7 +96,7 @@ impl StoreWriter {
                 source: io::Error::other("no current store file"),
             });
         };
-        if let Err(source) = cur.file.write_all(&line) {
+        if let Err(source) = cur.file.write_all(line) {
             let path = cur.path.clone();
             self.current = None;
             return Err(StoreError::Io { path, source });

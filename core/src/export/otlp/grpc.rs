@@ -1,12 +1,17 @@
-//! OTLP/gRPC with tonic's generated client.
+//! OTLP/gRPC with tonic: spans as the worker's pre-encoded protobuf (a
+//! bytes codec, so the request is not decoded and re-encoded), metrics with
+//! the generated client.
 
+use std::marker::PhantomData;
 use std::str::FromStr;
 use std::time::Duration;
 
+use bytes::{BufMut, Bytes};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use tonic::codec::CompressionEncoding;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
@@ -21,8 +26,54 @@ use crate::export::{
 /// answer; the worker already splits batches below the receiver's limit.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+const TRACE_SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
+const TRACE_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// Sends an already encoded protobuf request as is; decodes the response `R`.
+struct PreEncoded<R>(PhantomData<R>);
+
+struct BytesEncoder;
+
+struct ProstDecoder<R>(PhantomData<R>);
+
+impl<R: prost::Message + Default + Send + 'static> Codec for PreEncoded<R> {
+    type Encode = Bytes;
+    type Decode = R;
+    type Encoder = BytesEncoder;
+    type Decoder = ProstDecoder<R>;
+
+    fn encoder(&mut self) -> BytesEncoder {
+        BytesEncoder
+    }
+
+    fn decoder(&mut self) -> ProstDecoder<R> {
+        ProstDecoder(PhantomData)
+    }
+}
+
+impl Encoder for BytesEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl<R: prost::Message + Default> Decoder for ProstDecoder<R> {
+    type Item = R;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<R>, tonic::Status> {
+        R::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(format!("invalid response: {e}")))
+    }
+}
+
 pub struct GrpcExporter {
-    client: TraceServiceClient<Channel>,
+    client: tonic::client::Grpc<Channel>,
     metrics: MetricsServiceClient<Channel>,
     metadata: MetadataMap,
     endpoint: String,
@@ -45,7 +96,7 @@ impl GrpcExporter {
         }
         let channel = endpoint.connect_lazy();
         let mut client =
-            TraceServiceClient::new(channel.clone()).max_encoding_message_size(MAX_MESSAGE_BYTES);
+            tonic::client::Grpc::new(channel.clone()).max_encoding_message_size(MAX_MESSAGE_BYTES);
         let mut metrics =
             MetricsServiceClient::new(channel).max_encoding_message_size(MAX_MESSAGE_BYTES);
         if cfg.compression == Compression::Gzip {
@@ -115,11 +166,22 @@ impl GrpcExporter {
     }
 
     async fn send(&self, batch: &ExportBatch, ctx: ExportContext) -> ExportResult {
+        let Some(body) = batch.protobuf() else {
+            return ExportResult::failed("the batch was not encoded as protobuf", 0);
+        };
         self.with_retries(ctx, || {
             let mut client = self.client.clone();
-            let req = self.request(batch.request.clone());
+            let mut req = self.request(body.clone());
+            req.extensions_mut()
+                .insert(tonic::GrpcMethod::new(TRACE_SERVICE, "Export"));
             async move {
-                let resp = client.export(req).await?;
+                client.ready().await.map_err(|e| {
+                    let e: tonic::codegen::StdError = e.into();
+                    tonic::Status::unknown(format!("Service was not ready: {e}"))
+                })?;
+                let codec = PreEncoded::<ExportTraceServiceResponse>(PhantomData);
+                let path = PathAndQuery::from_static(TRACE_EXPORT_PATH);
+                let resp = client.unary(req, path, codec).await?;
                 Ok(resp
                     .into_inner()
                     .partial_success

@@ -16,7 +16,7 @@ use reqwest::header::{
 use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::export::retry::{Retry, classify_http, wait_or_give_up};
 use crate::export::{
-    BoxFuture, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter,
+    BoxFuture, Encodings, ExportBatch, ExportContext, ExportOutcome, ExportResult, SpanExporter,
 };
 
 pub struct HttpExporter {
@@ -70,14 +70,31 @@ impl HttpExporter {
         })
     }
 
-    fn body<M: Message + serde::Serialize>(&self, msg: &M) -> Result<Bytes, String> {
-        let raw = if self.json {
-            serde_json::to_vec(msg).map_err(|e| format!("JSON encoding failed: {e}"))?
+    /// The metrics request in this exporter's encoding.
+    fn metrics_body(&self, msg: &ExportMetricsServiceRequest) -> Result<Bytes, String> {
+        if self.json {
+            serde_json::to_vec(msg)
+                .map(Bytes::from)
+                .map_err(|e| format!("JSON encoding failed: {e}"))
         } else {
-            msg.encode_to_vec()
+            Ok(Bytes::from(msg.encode_to_vec()))
+        }
+    }
+
+    /// The span batch's request body in this exporter's encoding.
+    fn spans_body(&self, batch: &ExportBatch) -> Result<Bytes, String> {
+        let raw = if self.json {
+            batch.json()
+        } else {
+            batch.protobuf().cloned()
         };
+        raw.ok_or_else(|| format!("the batch was not encoded for {}", self.name()))
+    }
+
+    /// Compresses when configured.
+    fn compress(&self, raw: Bytes) -> Result<Bytes, String> {
         if !self.gzip {
-            return Ok(Bytes::from(raw));
+            return Ok(raw);
         }
         let mut enc = flate2::write::GzEncoder::new(
             Vec::with_capacity(raw.len() / 4),
@@ -87,15 +104,15 @@ impl HttpExporter {
         enc.finish().map(Bytes::from).map_err(|e| e.to_string())
     }
 
-    /// POSTs `msg` to `url` with retries; `rejected` reads partial success.
-    async fn send<M: Message + serde::Serialize>(
+    /// POSTs `body` to `url` with retries; `rejected` reads partial success.
+    async fn send(
         &self,
         url: &str,
-        msg: &M,
+        body: Result<Bytes, String>,
         rejected: fn(&[u8], bool) -> u64,
         ctx: ExportContext,
     ) -> ExportResult {
-        let body = match self.body(msg) {
+        let body = match body.and_then(|b| self.compress(b)) {
             Ok(b) => b,
             Err(e) => return ExportResult::failed(e, 0),
         };
@@ -173,12 +190,20 @@ impl SpanExporter for HttpExporter {
         }
     }
 
+    fn encodings(&self) -> Encodings {
+        if self.json {
+            Encodings::JSON
+        } else {
+            Encodings::PROTOBUF
+        }
+    }
+
     fn export<'a>(
         &'a self,
         batch: &'a ExportBatch,
         ctx: ExportContext,
     ) -> BoxFuture<'a, ExportResult> {
-        Box::pin(self.send(&self.url, &batch.request, rejected_spans, ctx))
+        Box::pin(self.send(&self.url, self.spans_body(batch), rejected_spans, ctx))
     }
 
     fn export_metrics<'a>(
@@ -188,7 +213,7 @@ impl SpanExporter for HttpExporter {
     ) -> Option<BoxFuture<'a, ExportResult>> {
         Some(Box::pin(self.send(
             &self.metrics_url,
-            req,
+            self.metrics_body(req),
             rejected_points,
             ctx,
         )))

@@ -1,0 +1,367 @@
+//! OTLP protobuf written straight from `SpanRecord`s into one buffer per
+//! batch: no `opentelemetry_proto` structs, no string copies, each span's
+//! length computed once. The bytes are exactly what prost writes for the
+//! equivalent structs (fields in tag order, proto3 defaults omitted, oneof
+//! values always present); a test compares the two.
+
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+
+use crate::model::{Event, SpanRecord, Str};
+use crate::semconv::{self, AttrSink, MapOptions, SpanHeader};
+
+/// Bytes reserved for a span's length prefix before its size is known:
+/// two cover 128 B to 16 KiB; other sizes move the span once.
+const LEN_GUESS: usize = 2;
+
+// Field numbers of the OTLP trace messages.
+const REQUEST_RESOURCE_SPANS: u32 = 1;
+const RESOURCE_SPANS_RESOURCE: u32 = 1;
+const RESOURCE_SPANS_SCOPE_SPANS: u32 = 2;
+const SCOPE_SPANS_SCOPE: u32 = 1;
+const SCOPE_SPANS_SPANS: u32 = 2;
+const SPAN_ATTRIBUTES: u32 = 9;
+const EVENT_ATTRIBUTES: u32 = 3;
+
+fn len_field_size(tag: u32, len: usize) -> usize {
+    prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+fn put_len_field(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    encode_varint(bytes.len() as u64, buf);
+    buf.extend_from_slice(bytes);
+}
+
+fn put_string(buf: &mut Vec<u8>, tag: u32, s: &str) {
+    if !s.is_empty() {
+        put_len_field(buf, tag, s.as_bytes());
+    }
+}
+
+fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
+    if v != 0 {
+        encode_key(tag, WireType::SixtyFourBit, buf);
+        buf.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn put_uint(buf: &mut Vec<u8>, tag: u32, v: u64) {
+    if v != 0 {
+        encode_key(tag, WireType::Varint, buf);
+        encode_varint(v, buf);
+    }
+}
+
+/// Starts a length-delimited field whose size is not known yet; returns
+/// where its body starts (for [`close`]).
+fn open(buf: &mut Vec<u8>, tag: u32) -> usize {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    buf.extend_from_slice(&[0; LEN_GUESS]);
+    buf.len()
+}
+
+/// Writes the length of the field opened at `body`, moving the body when
+/// its length does not take exactly `LEN_GUESS` bytes.
+fn close(buf: &mut Vec<u8>, body: usize) {
+    let len = buf.len() - body;
+    let need = encoded_len_varint(len as u64);
+    let prefix = body - LEN_GUESS;
+    if need != LEN_GUESS {
+        let to = prefix + need;
+        if need > LEN_GUESS {
+            buf.resize(buf.len() + need - LEN_GUESS, 0);
+        }
+        buf.copy_within(body..body + len, to);
+        buf.truncate(to + len);
+    }
+    write_varint_at(&mut buf[prefix..prefix + need], len as u64);
+}
+
+/// A minimal varint into exactly `out.len()` bytes.
+fn write_varint_at(out: &mut [u8], mut v: u64) {
+    let last = out.len() - 1;
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = if i == last {
+            v as u8
+        } else {
+            (v as u8 & 0x7f) | 0x80
+        };
+        v >>= 7;
+    }
+}
+
+// Encoded sizes of `AnyValue` bodies.
+fn any_str_len(s: &str) -> usize {
+    len_field_size(1, s.len())
+}
+fn any_i64_len(v: i64) -> usize {
+    1 + encoded_len_varint(v as u64)
+}
+const ANY_F64_LEN: usize = 9;
+const ANY_BOOL_LEN: usize = 2;
+
+fn put_any_str(buf: &mut Vec<u8>, s: &str) {
+    put_len_field(buf, 1, s.as_bytes());
+}
+fn put_any_bool(buf: &mut Vec<u8>, v: bool) {
+    buf.extend_from_slice(&[0x10, v as u8]);
+}
+fn put_any_i64(buf: &mut Vec<u8>, v: i64) {
+    buf.push(0x18);
+    encode_varint(v as u64, buf);
+}
+fn put_any_f64(buf: &mut Vec<u8>, v: f64) {
+    buf.push(0x21);
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Writes `KeyValue`s as the repeated field `field` of the enclosing message.
+struct Attrs<'a> {
+    buf: &'a mut Vec<u8>,
+    scratch: &'a mut String,
+    field: u32,
+}
+
+impl Attrs<'_> {
+    /// One `KeyValue` whose `AnyValue` body has `value_len` bytes.
+    fn kv(&mut self, key: &str, value_len: usize, value: impl FnOnce(&mut Vec<u8>)) {
+        let key_len = if key.is_empty() {
+            0
+        } else {
+            len_field_size(1, key.len())
+        };
+        let kv_len = key_len + len_field_size(2, value_len);
+        encode_key(self.field, WireType::LengthDelimited, self.buf);
+        encode_varint(kv_len as u64, self.buf);
+        put_string(self.buf, 1, key);
+        encode_key(2, WireType::LengthDelimited, self.buf);
+        encode_varint(value_len as u64, self.buf);
+        value(self.buf);
+    }
+
+    /// An `ArrayValue` of items whose `AnyValue` bodies have the given sizes.
+    fn array<T>(
+        &mut self,
+        key: &str,
+        items: &[T],
+        item_len: impl Fn(&T) -> usize,
+        put: impl Fn(&mut Vec<u8>, &T),
+    ) {
+        let array_len: usize = items.iter().map(|x| len_field_size(1, item_len(x))).sum();
+        self.kv(key, len_field_size(5, array_len), |buf| {
+            encode_key(5, WireType::LengthDelimited, buf);
+            encode_varint(array_len as u64, buf);
+            for x in items {
+                encode_key(1, WireType::LengthDelimited, buf);
+                encode_varint(item_len(x) as u64, buf);
+                put(buf, x);
+            }
+        });
+    }
+}
+
+impl AttrSink for Attrs<'_> {
+    fn str(&mut self, key: &str, v: &str) {
+        self.kv(key, any_str_len(v), |b| put_any_str(b, v));
+    }
+    fn i64(&mut self, key: &str, v: i64) {
+        self.kv(key, any_i64_len(v), |b| put_any_i64(b, v));
+    }
+    fn f64(&mut self, key: &str, v: f64) {
+        self.kv(key, ANY_F64_LEN, |b| put_any_f64(b, v));
+    }
+    fn bool(&mut self, key: &str, v: bool) {
+        self.kv(key, ANY_BOOL_LEN, |b| put_any_bool(b, v));
+    }
+    fn str_array(&mut self, key: &str, v: &[Str]) {
+        self.array(key, v, |s| any_str_len(s), |b, s| put_any_str(b, s));
+    }
+    fn i64_array(&mut self, key: &str, v: &[i64]) {
+        self.array(key, v, |&i| any_i64_len(i), |b, &i| put_any_i64(b, i));
+    }
+    fn f64_array(&mut self, key: &str, v: &[f64]) {
+        self.array(key, v, |_| ANY_F64_LEN, |b, &f| put_any_f64(b, f));
+    }
+    fn bool_array(&mut self, key: &str, v: &[bool]) {
+        self.array(key, v, |_| ANY_BOOL_LEN, |b, &x| put_any_bool(b, x));
+    }
+    fn str_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
+        let mut s = std::mem::take(self.scratch);
+        s.clear();
+        write(&mut s);
+        self.str(key, &s);
+        *self.scratch = s;
+    }
+}
+
+/// Encodes batches of spans as `ExportTraceServiceRequest` bodies. The
+/// resource and scope are encoded once, when the encoder is built.
+pub(crate) struct ProtoEncoder {
+    /// `ResourceSpans.resource` field, tag and length included.
+    resource: Vec<u8>,
+    /// `ScopeSpans.scope` field, tag and length included.
+    scope: Vec<u8>,
+    scratch: String,
+}
+
+impl ProtoEncoder {
+    pub fn new(
+        resource: &opentelemetry_proto::tonic::resource::v1::Resource,
+        scope: &opentelemetry_proto::tonic::common::v1::InstrumentationScope,
+    ) -> Self {
+        use prost::Message;
+        let mut r = Vec::new();
+        put_len_field(&mut r, RESOURCE_SPANS_RESOURCE, &resource.encode_to_vec());
+        let mut s = Vec::new();
+        put_len_field(&mut s, SCOPE_SPANS_SCOPE, &scope.encode_to_vec());
+        ProtoEncoder {
+            resource: r,
+            scope: s,
+            scratch: String::new(),
+        }
+    }
+
+    /// Room kept at the front of a batch buffer for the request framing.
+    fn reserved(&self) -> usize {
+        // The resource and scope fields, plus the tag and the varint length
+        // (at most 5 bytes: requests stay far below 32 GiB) of
+        // `ResourceSpans` and of `ScopeSpans`; `finish` right-aligns them.
+        2 * (1 + 5) + self.resource.len() + self.scope.len()
+    }
+
+    /// A buffer ready for spans.
+    pub fn begin(&self, capacity: usize) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.reserved() + capacity);
+        buf.resize(self.reserved(), 0);
+        buf
+    }
+
+    /// Bytes of spans written in `buf` so far.
+    pub fn spans_len(&self, buf: &[u8]) -> usize {
+        buf.len() - self.reserved()
+    }
+
+    /// The framing bytes for `spans` bytes of spans.
+    fn framing(&self, spans: usize) -> (usize, usize, usize) {
+        let scope_spans = self.scope.len() + spans;
+        let resource_spans =
+            self.resource.len() + len_field_size(RESOURCE_SPANS_SCOPE_SPANS, scope_spans);
+        let total = len_field_size(REQUEST_RESOURCE_SPANS, resource_spans);
+        (total, resource_spans, scope_spans)
+    }
+
+    /// The request's size if it ended after the spans in `buf`.
+    pub fn request_len(&self, buf: &[u8]) -> usize {
+        self.framing(self.spans_len(buf)).0
+    }
+
+    /// Completes the request: the framing goes right before the spans, and
+    /// the result is the slice from its first byte.
+    pub fn finish(&self, mut buf: Vec<u8>) -> bytes::Bytes {
+        let spans = self.spans_len(&buf);
+        let (total, resource_spans, scope_spans) = self.framing(spans);
+        let mut head = Vec::with_capacity(self.reserved());
+        encode_key(REQUEST_RESOURCE_SPANS, WireType::LengthDelimited, &mut head);
+        encode_varint(resource_spans as u64, &mut head);
+        head.extend_from_slice(&self.resource);
+        encode_key(
+            RESOURCE_SPANS_SCOPE_SPANS,
+            WireType::LengthDelimited,
+            &mut head,
+        );
+        encode_varint(scope_spans as u64, &mut head);
+        head.extend_from_slice(&self.scope);
+        let start = self.reserved() - head.len();
+        buf[start..self.reserved()].copy_from_slice(&head);
+        debug_assert_eq!(buf.len() - start, total);
+        bytes::Bytes::from(buf).slice(start..)
+    }
+
+    /// Appends one span (`ScopeSpans.spans`).
+    pub fn span(
+        &mut self,
+        buf: &mut Vec<u8>,
+        r: &SpanRecord,
+        opts: MapOptions,
+        h: &SpanHeader<'_>,
+    ) {
+        let body = open(buf, SCOPE_SPANS_SPANS);
+        put_len_field(buf, 1, h.trace_id);
+        put_len_field(buf, 2, h.span_id);
+        if let Some(p) = h.parent_span_id {
+            put_len_field(buf, 4, p);
+        }
+        put_string(buf, 5, &h.name);
+        put_uint(buf, 6, h.kind as u64);
+        put_fixed64(buf, 7, h.start_time_unix_nano);
+        put_fixed64(buf, 8, h.end_time_unix_nano);
+        semconv::span_attributes(
+            r,
+            opts,
+            &mut Attrs {
+                buf,
+                scratch: &mut self.scratch,
+                field: SPAN_ATTRIBUTES,
+            },
+        );
+        put_uint(buf, 10, h.dropped_attributes_count as u64);
+        for e in &r.events {
+            self.event(buf, e);
+        }
+        put_uint(buf, 12, h.dropped_events_count as u64);
+        if let Some((code, message)) = h.status {
+            let len = if message.is_empty() {
+                0
+            } else {
+                len_field_size(2, message.len())
+            } + if code != 0 {
+                1 + encoded_len_varint(code as u64)
+            } else {
+                0
+            };
+            encode_key(15, WireType::LengthDelimited, buf);
+            encode_varint(len as u64, buf);
+            put_string(buf, 2, message);
+            put_uint(buf, 3, code as u64);
+        }
+        if h.flags != 0 {
+            encode_key(16, WireType::ThirtyTwoBit, buf);
+            buf.extend_from_slice(&h.flags.to_le_bytes());
+        }
+        close(buf, body);
+    }
+
+    fn event(&mut self, buf: &mut Vec<u8>, e: &Event) {
+        let body = open(buf, 11);
+        put_fixed64(buf, 1, e.time_unix_nanos);
+        put_string(buf, 2, &e.name);
+        semconv::attributes(
+            &e.attributes,
+            &mut Attrs {
+                buf,
+                scratch: &mut self.scratch,
+                field: EVENT_ATTRIBUTES,
+            },
+        );
+        close(buf, body);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_moves_bodies_whose_length_is_not_two_bytes() {
+        for len in [0usize, 1, 127, 128, 16_383, 16_384, 3_000_000] {
+            let mut buf = vec![0xee];
+            let body = open(&mut buf, 2);
+            buf.extend(std::iter::repeat_n(7u8, len));
+            close(&mut buf, body);
+            let mut want = vec![0xee, 0x12];
+            encode_varint(len as u64, &mut want);
+            want.extend(std::iter::repeat_n(7u8, len));
+            assert_eq!(buf, want, "len {len}");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The encoders against the struct mapping and the golden requests: the
+//! protobuf is byte-for-byte what prost writes for the structs, the JSON is
+//! the store line serde writes, for every fixture record under every mode.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+
+use super::*;
+use crate::model::{KeyValue, Message as ChatMessage, SpanRecord};
+use crate::semconv::{self, fixture, golden};
+
+fn encoders(want: Encodings) -> Encoders {
+    Encoders::new(
+        &semconv::resource(&fixture::resource(), "rust"),
+        &semconv::scope(),
+        want,
+    )
+    .unwrap()
+}
+
+fn encode_all(
+    enc: &mut Encoders,
+    records: &[(SpanRecord, crate::limits::Applied)],
+    opts: MapOptions,
+    max_bytes: usize,
+) -> Vec<ExportBatch> {
+    let mut b = enc.batches(max_bytes);
+    for (r, a) in records {
+        let h = semconv::span_header(r, a.attributes_dropped, a.events_dropped);
+        b.push(r, opts, &h);
+    }
+    b.finish()
+}
+
+#[test]
+fn protobuf_is_what_prost_writes_for_the_struct_mapping() {
+    let both = Encodings::PROTOBUF.union(Encodings::JSON);
+    let mut enc = encoders(both);
+    let records = golden::limited();
+    for (opts, line) in fixture::modes().into_iter().zip(golden::lines()) {
+        let batches = encode_all(&mut enc, &records, opts, usize::MAX);
+        assert_eq!(batches.len(), 1);
+        let batch = &batches[0];
+        assert_eq!(batch.span_count, records.len());
+        let want = golden::struct_request(opts);
+        let proto = batch.protobuf().unwrap();
+        assert_eq!(proto.as_ref(), want.encode_to_vec().as_slice(), "{opts:?}");
+        let decoded = ExportTraceServiceRequest::decode(proto.as_ref()).unwrap();
+        let back = crate::store::codec::encode_line(&decoded).unwrap();
+        assert_eq!(std::str::from_utf8(&back).unwrap().trim_end(), line);
+    }
+}
+
+/// Drops the non-finite doubles, which serde cannot write (the store's
+/// codec then rewrites the whole line through a sorted `serde_json::Value`).
+fn finite_only(
+    records: &[(SpanRecord, crate::limits::Applied)],
+) -> Vec<(SpanRecord, crate::limits::Applied)> {
+    use crate::model::Value;
+    let finite = |kv: &KeyValue| match &kv.value {
+        Value::Float(f) => f.is_finite(),
+        Value::FloatArray(a) => a.iter().all(|f| f.is_finite()),
+        _ => true,
+    };
+    records
+        .iter()
+        .cloned()
+        .map(|(mut r, a)| {
+            r.attributes.retain(finite);
+            for e in r.events.iter_mut() {
+                e.attributes.retain(finite);
+            }
+            (r, a)
+        })
+        .collect()
+}
+
+#[test]
+fn json_is_the_store_line_serde_writes() {
+    let mut enc = encoders(Encodings::JSON);
+    let records = golden::limited();
+    for (opts, line) in fixture::modes().into_iter().zip(golden::lines()) {
+        let batches = encode_all(&mut enc, &records, opts, usize::MAX);
+        assert_eq!(batches.len(), 1);
+        assert!(batches[0].protobuf().is_none());
+        let got = batches[0].json_line().unwrap();
+        assert_eq!(got.last(), Some(&b'\n'));
+        // Non-finite doubles: the same JSON as the golden line, which the
+        // store wrote with sorted keys.
+        let got_json: serde_json::Value = serde_json::from_slice(got).unwrap();
+        let want_json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(got_json, want_json, "{opts:?}");
+        // And the store's reader reads it back as the struct mapping.
+        let decoded = crate::store::codec::decode_line(&batches[0].json().unwrap()).unwrap();
+        assert_eq!(
+            decoded.encode_to_vec(),
+            golden::struct_request(opts).encode_to_vec()
+        );
+
+        // Finite values only: byte for byte what serde writes for the structs.
+        let finite = finite_only(&records);
+        let batches = encode_all(&mut enc, &finite, opts, usize::MAX);
+        let mut want = golden::struct_request(opts);
+        let spans: Vec<_> = finite
+            .iter()
+            .map(|(r, a)| semconv::to_proto_span(r, opts, a.attributes_dropped, a.events_dropped))
+            .collect();
+        want.resource_spans[0].scope_spans[0].spans = spans;
+        let serde_line = serde_json::to_string(&want).unwrap() + "\n";
+        assert_eq!(
+            std::str::from_utf8(batches[0].json_line().unwrap()).unwrap(),
+            serde_line,
+            "{opts:?}"
+        );
+        assert_eq!(
+            crate::store::codec::encode_line(&want).unwrap(),
+            serde_line.as_bytes()
+        );
+    }
+}
+
+fn text_span(i: usize, len: usize) -> SpanRecord {
+    let mut r = SpanRecord::new(format!("span-{i}"));
+    let mut call = crate::model::LlmCall::new("openai", crate::model::Operation::Chat);
+    call.input_messages = vec![ChatMessage::text("user", "x".repeat(len))];
+    r.llm = Some(Box::new(call));
+    r.attributes = vec![KeyValue::new("i", i as i64)];
+    r
+}
+
+#[test]
+fn batches_split_below_max_bytes_in_order() {
+    let opts = fixture::modes()[0];
+    let both = Encodings::PROTOBUF.union(Encodings::JSON);
+    let max = 20_000;
+    for want in [Encodings::PROTOBUF, Encodings::JSON, both] {
+        let mut enc = encoders(want);
+        let mut records: Vec<_> = (0..40)
+            .map(|i| (text_span(i, 1_500), Default::default()))
+            .collect();
+        // One span larger than a whole batch goes out alone.
+        records.insert(17, (text_span(999, 50_000), Default::default()));
+        let batches = encode_all(&mut enc, &records, opts, max);
+        assert!(batches.len() > 3, "{}", batches.len());
+        let mut names = Vec::new();
+        for b in &batches {
+            let req = b.decode().unwrap();
+            let spans = &req.resource_spans[0].scope_spans[0].spans;
+            assert_eq!(spans.len(), b.span_count);
+            names.extend(spans.iter().map(|s| s.name.clone()));
+            let big = spans.iter().any(|s| s.name == "span-999");
+            if big {
+                assert_eq!(b.span_count, 1);
+            }
+            if let Some(p) = b.protobuf() {
+                assert!(big || p.len() <= max, "{} bytes", p.len());
+            }
+            if let Some(j) = b.json_line() {
+                assert!(big || j.len() <= max, "{} bytes", j.len());
+                let line: ExportTraceServiceRequest =
+                    crate::store::codec::decode_line(&j[..j.len() - 1]).unwrap();
+                assert_eq!(line, req);
+            }
+        }
+        let want_names: Vec<String> = records.iter().map(|(r, _)| r.name.to_string()).collect();
+        assert_eq!(names, want_names, "{want:?}");
+    }
+}
