@@ -1,6 +1,5 @@
-"""The canned OpenAI traffic every arm sends and receives: the same 4-message
-prompt (~2 KB) and ~800 B completion as bindings-python/bench/overhead.py, a
-200-chunk SSE stream, served by an in-process httpx2 MockTransport (no socket,
+"""The canned OpenAI traffic every arm sends and receives: a 4-message prompt
+(~2 KB), an ~800 B completion and a 200-chunk SSE stream, served by an in-process httpx2 MockTransport (no socket,
 so the client's own cost stays small and steady)."""
 
 from __future__ import annotations

@@ -16,12 +16,14 @@ def run(args, env, **kw):
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=120, **kw)
 
 
+def demo_env(tmp_path, fake_url):
+    """The environment of a user running the demo: no tracing settings but the store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TOKENTRACE_"))}
+    return env | {"TOKENTRACE_DIR": str(tmp_path / "store"), "FAKE_LLM_URL": fake_url}
+
+
 def test_demo_then_view_and_stats(tmp_path, fake_url):
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith(("OTEL_", "TOKENTRACE_")):
-            del env[k]
-    env |= {"TOKENTRACE_DIR": str(tmp_path / "store"), "FAKE_LLM_URL": fake_url}
+    env = demo_env(tmp_path, fake_url)
     demo = run([str(DEMO)], env)
     assert demo.returncode == 0, demo.stderr
     assert "Tool said" in demo.stdout
@@ -57,11 +59,7 @@ def test_console_script_and_help(tmp_path):
 
 
 def test_tail_stops_at_its_timeout(tmp_path, fake_url):
-    env = dict(os.environ)
-    for k in list(env):
-        if k.startswith(("OTEL_", "TOKENTRACE_")):
-            del env[k]
-    env |= {"TOKENTRACE_DIR": str(tmp_path / "store"), "FAKE_LLM_URL": fake_url}
+    env = demo_env(tmp_path, fake_url)
     assert run([str(DEMO)], env).returncode == 0
     tail = run(["-m", "tokentrace", "tail", "--timeout", "0.5"], env)
     assert tail.returncode == 0, tail.stderr

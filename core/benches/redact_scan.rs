@@ -21,6 +21,8 @@
 //! `TT_PROBE_OFF=secrets,phone` turns those detectors off;
 //! `-- --test` runs each case once, as a smoke test).
 
+mod common;
+
 use std::borrow::Cow;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -108,56 +110,6 @@ fn sized(base: &str) -> String {
     s
 }
 
-/// The prompt text of the pipeline benches (`benches/common/payload.rs`):
-/// a short word list repeated, with an order number, a date and a parenthesis
-/// every few words, so triggers are dense.
-fn payload_text(len: usize) -> String {
-    const WORDS: &[&str] = &[
-        "the",
-        "customer",
-        "asked",
-        "about",
-        "their",
-        "invoice",
-        "from",
-        "March,",
-        "and",
-        "whether",
-        "the",
-        "\"premium\"",
-        "plan",
-        "includes",
-        "priority",
-        "support.",
-        "Please",
-        "answer",
-        "politely;",
-        "cite",
-        "the",
-        "policy",
-        "section",
-        "if",
-        "relevant.\n",
-        "Context:",
-        "order",
-        "#4821",
-        "shipped",
-        "on",
-        "2024-03-14",
-        "(tracking",
-        "pending).",
-    ];
-    let mut s = String::with_capacity(len + 16);
-    let mut i = 0usize;
-    while s.len() < len {
-        s.push_str(WORDS[i % WORDS.len()]);
-        s.push(' ');
-        i = i.wrapping_mul(31).wrapping_add(7);
-    }
-    s.truncate(len);
-    s
-}
-
 /// The prose as the content of a JSON-encoded chat request.
 fn chat_json(prose: &str) -> String {
     let content = serde_json::to_string(prose).unwrap_or_default();
@@ -166,23 +118,13 @@ fn chat_json(prose: &str) -> String {
     )
 }
 
-/// CPU time of this thread (Linux `/proc/thread-self/schedstat`, ns).
-fn thread_cpu_time() -> Option<Duration> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-        .map(Duration::from_nanos)
-}
-
 /// Best MB per CPU second over `WINDOWS` windows (wall clock if CPU time is unavailable).
 fn measure(bytes: usize, windows: usize, window: Duration, mut f: impl FnMut()) -> f64 {
     f();
     let mut best = 0.0f64;
     for _ in 0..windows {
         let start = Instant::now();
-        let cpu0 = thread_cpu_time();
+        let cpu0 = common::cpu::this_thread_ns();
         let mut done = 0usize;
         loop {
             f();
@@ -191,9 +133,11 @@ fn measure(bytes: usize, windows: usize, window: Duration, mut f: impl FnMut()) 
                 break;
             }
         }
-        let spent = match (cpu0, thread_cpu_time()) {
-            (Some(a), Some(b)) if b > a => b - a,
-            _ => start.elapsed(),
+        let cpu1 = common::cpu::this_thread_ns();
+        let spent = if cpu1 > cpu0 {
+            Duration::from_nanos(cpu1 - cpu0)
+        } else {
+            start.elapsed()
         };
         best = best.max(done as f64 / 1e6 / spent.as_secs_f64());
     }
@@ -227,7 +171,7 @@ fn main() {
     let cases = [
         ("clean prose", prose.clone(), true),
         ("clean code", sized(CODE), true),
-        ("bench prompt", payload_text(TEXT_BYTES), true),
+        ("bench prompt", common::payload::text(TEXT_BYTES, 0), true),
         ("chat JSON", chat_json(&prose), true),
         ("PII-dense", sized(PII), false),
     ];
