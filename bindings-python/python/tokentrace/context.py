@@ -61,7 +61,7 @@ CURRENT: ContextVar[Optional[SpanContext]] = ContextVar("tokentrace.current_span
 otel_interop = True
 
 
-def _otel_parent() -> Optional[SpanContext]:
+def otel_parent() -> Optional[SpanContext]:
     trace_mod = sys.modules.get("opentelemetry.trace")
     if trace_mod is None:
         return None
@@ -88,5 +88,5 @@ def parent_context() -> Optional[SpanContext]:
     if ctx is not None:
         return ctx
     if otel_interop:
-        return _otel_parent()
+        return otel_parent()
     return None

@@ -18,13 +18,15 @@ tee generator closed; or the call object collected with nothing of the above.
 
 from __future__ import annotations
 
+import sys
 from contextvars import ContextVar
 from time import time_ns
 from typing import Any, List, Optional, cast
 
 from .. import _runtime as rt
 from .._runtime import getrandbits
-from ..context import parent_context
+from .. import context as _ctx
+from ..context import CURRENT
 
 # API codes understood by the native `record_exchange`.
 CHAT = 1
@@ -101,6 +103,7 @@ class Call:
     def on_response(self, resp: Any, stream: bool) -> None:
         self.status = resp.status_code
         if stream:
+            self.__class__ = StreamCall
             self.chunks = []
             self.first_ns = 0
             self.eof = False
@@ -178,56 +181,65 @@ class Call:
         error_message: Optional[str] = None,
         incomplete: bool = False,
     ) -> None:
-        if self.done:
-            return
-        self.done = True
-        t = rt.tracer
-        if t is None:
-            return
-        server = None
-        port = None
-        req_body = None
-        req = self.request
-        if req is not None:
-            try:
-                req_body = req.content
-            except Exception:
-                req_body = None
-            try:
-                # httpx/httpx2 keep the parsed URL as a named tuple: plain field reads instead of
-                # three properties (`host` also IDNA-decodes) on every call.
-                url = req.url
-                ref = getattr(url, "_uri_reference", None) or url
-                server = ref.host
-                port = ref.port or (443 if ref.scheme == "https" else 80)
-            except Exception:
-                pass
-        chunks = self.chunks
-        body = self.body
-        if rt.mask is not None:
-            req_body, body, chunks = _apply_mask(req_body, body, chunks)
-        t.record_exchange(
-            self.hi,
-            self.lo,
-            0,  # the span id is drawn by the core: nothing nests under a model call
-            self.parent,
-            self.remote,
-            self.start,
-            end_ns,
-            self.api,
-            req_body,
-            chunks if chunks is not None else body,
-            chunks is not None,
-            self.status,
-            error_type,
-            error_message,
-            server,
-            port,
-            self.first_ns,
-            incomplete,
-            self.inherited,
-            None,
-        )
+        """Records the call once. Never raises (called straight from the method wrappers)."""
+        try:
+            if self.done:
+                return
+            self.done = True
+            t = rt.tracer
+            if t is None:
+                return
+            server = None
+            port = None
+            req_body = None
+            req = self.request
+            if req is not None:
+                try:
+                    req_body = req.content
+                except Exception:
+                    req_body = None
+                try:
+                    # httpx/httpx2 keep the parsed URL as a named tuple: plain field reads instead of
+                    # three properties (`host` also IDNA-decodes) on every call.
+                    url = req.url
+                    ref = getattr(url, "_uri_reference", None) or url
+                    server = ref.host
+                    port = ref.port or (443 if ref.scheme == "https" else 80)
+                except Exception:
+                    pass
+            chunks = self.chunks
+            body = self.body
+            if rt.mask is not None:
+                req_body, body, chunks = _apply_mask(req_body, body, chunks)
+            t.record_exchange(
+                self.hi,
+                self.lo,
+                0,  # the span id is drawn by the core: nothing nests under a model call
+                self.parent,
+                self.remote,
+                self.start,
+                end_ns,
+                self.api,
+                req_body,
+                chunks if chunks is not None else body,
+                chunks is not None,
+                self.status,
+                error_type,
+                error_message,
+                server,
+                port,
+                self.first_ns,
+                incomplete,
+                self.inherited,
+                None,
+            )
+        except Exception:
+            pass
+
+
+class StreamCall(Call):
+    """A call whose response is a stream: it may be dropped unfinished, so it
+    records itself when collected. Plain calls have no finaliser to run."""
 
     def __del__(self) -> None:
         # Collected with the stream never finished nor closed.
@@ -262,7 +274,9 @@ def begin(api: int) -> Optional[Call]:
         t = rt.tracer
         if t is None:
             return None
-        parent = parent_context()
+        parent = CURRENT.get()
+        if parent is None and _ctx.otel_interop and "opentelemetry.trace" in sys.modules:
+            parent = _ctx.otel_parent()
         if parent is None:
             if rt.root_always:
                 return Call(api, 0, 0, 0, False, None)

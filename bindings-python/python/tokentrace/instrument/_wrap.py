@@ -9,6 +9,7 @@ can raise.
 
 from __future__ import annotations
 
+from time import time_ns
 from typing import Any, Callable
 
 from ._http import ACTIVE, begin
@@ -28,7 +29,10 @@ def sync_method(api: int) -> Callable[[Any], Any]:
                 call.failed(e)
                 raise
             ACTIVE.reset(token)
-            call.returned()
+            if call.chunks is None:
+                call.finish(time_ns())  # the common case in one frame; streams end later
+            else:
+                call.returned()
             return result
 
         return traced
@@ -50,7 +54,10 @@ def async_method(api: int) -> Callable[[Any], Any]:
                 call.failed(e)
                 raise
             ACTIVE.reset(token)
-            call.returned()
+            if call.chunks is None:
+                call.finish(time_ns())  # the common case in one frame; streams end later
+            else:
+                call.returned()
             return result
 
         return traced
