@@ -313,14 +313,13 @@ impl PyTracer {
 
     /// Records one model call from its raw HTTP exchange. Never raises.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (trace_hi, trace_lo, span, parent, parent_remote, start_ns, end_ns, api,
+    #[pyo3(signature = (trace_hi, trace_lo, parent, parent_remote, start_ns, end_ns, api,
         request_body, response_body, streaming, status, error_type, error_message,
         server_address, server_port, first_chunk_ns, incomplete, inherited, attrs))]
     fn record_exchange(
         &self,
         trace_hi: u64,
         trace_lo: u64,
-        span: u64,
         parent: u64,
         parent_remote: bool,
         start_ns: u64,
@@ -361,7 +360,7 @@ impl PyTracer {
             if trace_hi != 0 || trace_lo != 0 {
                 r.trace_id = trace_id(trace_hi, trace_lo);
             }
-            r.span_id = span_id(span).unwrap_or(r.span_id);
+            // The span id stays the one `SpanRecord::new` drew: nothing nests under a model call.
             r.parent_span_id = span_id(parent);
             r.parent_is_remote = parent_remote;
             r.kind = SpanKind::Client;

@@ -55,7 +55,6 @@ class Tracer:
         self,
         trace_hi: int,
         trace_lo: int,
-        span: int,
         parent: int,
         parent_remote: bool,
         start_ns: int,

@@ -61,10 +61,7 @@ CURRENT: ContextVar[Optional[SpanContext]] = ContextVar("tokentrace.current_span
 otel_interop = True
 
 
-def otel_parent() -> Optional[SpanContext]:
-    trace_mod = sys.modules.get("opentelemetry.trace")
-    if trace_mod is None:
-        return None
+def _otel_parent(trace_mod: Any) -> Optional[SpanContext]:
     try:
         sc = trace_mod.get_current_span().get_span_context()
         if not sc.is_valid:
@@ -88,5 +85,9 @@ def parent_context() -> Optional[SpanContext]:
     if ctx is not None:
         return ctx
     if otel_interop:
-        return otel_parent()
+        # Looked up here, not in a helper call: most processes never import OpenTelemetry,
+        # and this runs on every model call.
+        trace_mod = sys.modules.get("opentelemetry.trace")
+        if trace_mod is not None:
+            return _otel_parent(trace_mod)
     return None

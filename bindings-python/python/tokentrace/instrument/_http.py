@@ -18,15 +18,13 @@ tee generator closed; or the call object collected with nothing of the above.
 
 from __future__ import annotations
 
-import sys
 from contextvars import ContextVar
 from time import time_ns
 from typing import Any, List, Optional, cast
 
 from .. import _runtime as rt
 from .._runtime import getrandbits
-from .. import context as _ctx
-from ..context import CURRENT
+from ..context import parent_context
 
 # API codes understood by the native `record_exchange`.
 CHAT = 1
@@ -214,7 +212,6 @@ class Call:
             t.record_exchange(
                 self.hi,
                 self.lo,
-                0,  # the span id is drawn by the core: nothing nests under a model call
                 self.parent,
                 self.remote,
                 self.start,
@@ -274,9 +271,7 @@ def begin(api: int) -> Optional[Call]:
         t = rt.tracer
         if t is None:
             return None
-        parent = CURRENT.get()
-        if parent is None and _ctx.otel_interop and "opentelemetry.trace" in sys.modules:
-            parent = _ctx.otel_parent()
+        parent = parent_context()
         if parent is None:
             if rt.root_always:
                 return Call(api, 0, 0, 0, False, None)
