@@ -139,13 +139,12 @@ class Call:
 
     # -- from the method wrappers ----------------------------------------
 
-    def returned(self) -> None:
-        """The wrapped method returned; a stream may still be open."""
+    def stream_returned(self) -> None:
+        """The wrapped method returned a stream, which may still be open (a
+        plain response is recorded by `finish` straight from the wrapper)."""
         try:
             self.phase = _RETURNED
-            if self.chunks is None:
-                self.finish(time_ns())
-            elif self.eof or self.closed:
+            if self.eof or self.closed:
                 self.finish_stream()
         except Exception:
             pass

@@ -3,7 +3,7 @@
 They are transparent: the original is called with the same arguments, its
 return value is returned as is (streams are not proxied: their end is seen
 at the HTTP layer, see `_http.py`) and its exceptions propagate unchanged.
-Tracing work is confined to `begin` / `returned` / `failed`, none of which
+Tracing work is confined to `begin` / `finish` / `stream_returned` / `failed`, none of which
 can raise.
 """
 
@@ -32,7 +32,7 @@ def sync_method(api: int) -> Callable[[Any], Any]:
             if call.chunks is None:
                 call.finish(time_ns())  # the common case in one frame; streams end later
             else:
-                call.returned()
+                call.stream_returned()
             return result
 
         return traced
@@ -57,7 +57,7 @@ def async_method(api: int) -> Callable[[Any], Any]:
             if call.chunks is None:
                 call.finish(time_ns())  # the common case in one frame; streams end later
             else:
-                call.returned()
+                call.stream_returned()
             return result
 
         return traced
