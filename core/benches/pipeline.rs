@@ -140,6 +140,17 @@ fn base(endpoint: &str) -> ConfigBuilder {
         .with_endpoint(endpoint.to_string())
 }
 
+/// Runs `record` `n` times on this thread: (wall time, this thread's CPU time).
+fn timed(n: u64, mut record: impl FnMut()) -> (Duration, Duration) {
+    let t0 = Instant::now();
+    let c0 = cpu::this_thread_ns();
+    for _ in 0..n {
+        record();
+    }
+    let thread_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
+    (t0.elapsed(), thread_cpu)
+}
+
 fn tt_http(
     payload: &Payload,
     n: u64,
@@ -152,12 +163,9 @@ fn tt_http(
     let tracer = Tracer::new(cfg).expect("tracer");
     let before = cpu::snapshot();
     let t0 = Instant::now();
-    let c0 = cpu::this_thread_ns();
-    for _ in 0..n {
+    let (app, app_cpu) = timed(n, || {
         tracer.record(payload.record());
-    }
-    let app = t0.elapsed();
-    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
+    });
     let _ = tracer.flush(Duration::from_secs(120));
     let delivered = recv.wait_for(n, Duration::from_secs(2), Duration::from_secs(120));
     let after = cpu::snapshot();
@@ -194,12 +202,9 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
     let tracer = Tracer::new(cfg).expect("tracer");
     let before = cpu::snapshot();
     let t0 = Instant::now();
-    let c0 = cpu::this_thread_ns();
-    for _ in 0..n {
+    let (app, app_cpu) = timed(n, || {
         tracer.record(payload.record());
-    }
-    let app = t0.elapsed();
-    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
+    });
     let _ = tracer.flush(Duration::from_secs(120));
     let elapsed = t0.elapsed();
     let after = cpu::snapshot();
@@ -236,12 +241,7 @@ fn peer_http(
     let before = cpu::snapshot();
     let peer = Peer::otlp_http(&recv.traces_url(), batch);
     let t0 = Instant::now();
-    let c0 = cpu::this_thread_ns();
-    for _ in 0..n {
-        payload.peer_span(&peer.tracer);
-    }
-    let app = t0.elapsed();
-    let app_cpu = Duration::from_nanos(cpu::this_thread_ns().saturating_sub(c0));
+    let (app, app_cpu) = timed(n, || payload.peer_span(&peer.tracer));
     // force_flush has a fixed 5 s timeout; the receiver count is the truth.
     let _ = peer.provider.force_flush();
     let delivered = recv.wait_for(n, Duration::from_secs(2), Duration::from_secs(120));
