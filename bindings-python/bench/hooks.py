@@ -1,7 +1,7 @@
 """The exact work tokentrace adds to one non-streamed call and to one stream
 chunk, run in a loop without the HTTP client around it (whose own cost and
-noise dwarf it): begin, context set/reset, the send hook, the end, the
-native record. Thread CPU time, gc off, best of several repeats.
+noise dwarf it): the native begin (parent, sampling, ACTIVE), the send hook, the
+native end and record. Thread CPU time, gc off, best of several repeats.
 
     python bench/hooks.py
 """
@@ -15,6 +15,7 @@ import time
 import httpx2
 
 import tokentrace
+from tokentrace import _runtime
 from tokentrace.instrument import _http
 
 REQ = httpx2.Request(
@@ -27,12 +28,11 @@ RESP.read()
 
 
 def one_call() -> None:
-    call = _http.begin(_http.CHAT)
-    token = _http.ACTIVE.set(call)
+    t = _runtime.tracer
+    call = t.begin(_http.CHAT)  # what the method wrapper does first
     call.request = REQ  # what the send hook does
-    call.on_response(RESP, False)
-    _http.ACTIVE.reset(token)
-    call.finish(time.time_ns())  # what the method wrapper does when the response is not a stream
+    call.exchange(RESP)
+    call.returned()  # what the method wrapper does when the method returns
 
 
 def best(fn, n: int, repeat: int = 7) -> float:
@@ -50,7 +50,7 @@ def calls(n: int) -> None:
 
 
 def chunks(n: int) -> None:
-    call = _http.Call(_http.CHAT, 1, 2, 0, False, None)
+    call = _http.StreamCall.__new__(_http.StreamCall)
     call.chunks = []
     src = [b"data: {}\n\n"] * n
     for _ in _http._tee(call, iter(src)):

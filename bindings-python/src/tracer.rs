@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use bytes::{Bytes, BytesMut};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use tokentrace_core::sample::RootSampler;
 use tokentrace_core::{
@@ -19,6 +18,7 @@ use tokentrace_core::{
     SpanRecord, Status, Str, Tracer, Value,
 };
 
+use crate::call::PyCall;
 use crate::conversions::{
     PyAttrs, attrs_from_dict, json_to_py, span_id, stats_to_py, text, trace_id,
 };
@@ -42,10 +42,10 @@ fn guarded(f: impl FnOnce() -> bool) -> bool {
 #[pyclass(frozen, name = "Tracer", module = "tokentrace._native")]
 pub struct PyTracer {
     pub inner: Tracer,
-    /// Root spans are always sampled: Python skips the native call.
-    root_always: bool,
-    /// Children follow their parent's decision: Python skips the native call.
-    parent_based: bool,
+    /// Root spans are always sampled: no sampling call for them.
+    pub(crate) root_always: bool,
+    /// Children follow their parent's decision: no sampling call for them.
+    pub(crate) parent_based: bool,
 }
 
 fn api_kind(code: u8) -> Option<ApiKind> {
@@ -59,15 +59,13 @@ fn api_kind(code: u8) -> Option<ApiKind> {
     })
 }
 
-/// A body: `bytes`, or a list of `bytes` chunks (a teed SSE stream).
-///
-/// A `bytes` object is shared, not copied: the record keeps a reference to
-/// it, and the worker's drop hands the decref to pyo3's pool (applied at the
-/// next call that holds the GIL), so the worker never needs the GIL.
+/// A body: `bytes`, or a list of `bytes` chunks (a teed SSE stream), copied
+/// into the record so the client's objects are freed as they would be
+/// untraced (see `call::owned_body`).
 fn body_of(v: Option<&Bound<'_, PyAny>>) -> Bytes {
     let Some(v) = v else { return Bytes::new() };
     if let Ok(b) = v.cast::<PyBytes>() {
-        return Bytes::from_owner(PyBackedBytes::from(b.clone()));
+        return Bytes::copy_from_slice(b.as_bytes());
     }
     if let Ok(l) = v.cast::<PyList>() {
         let chunks: Vec<Bound<'_, PyBytes>> = l
@@ -85,6 +83,76 @@ fn body_of(v: Option<&Bound<'_, PyAny>>) -> Bytes {
         return Bytes::from(text(s).as_bytes().to_vec());
     }
     Bytes::new()
+}
+
+/// One model call's exchange as the record path takes it.
+pub(crate) struct ExchangeInput {
+    pub trace_hi: u64,
+    pub trace_lo: u64,
+    pub parent: u64,
+    pub parent_remote: bool,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub api: u8,
+    pub request_body: Bytes,
+    pub response_body: Bytes,
+    pub streaming: bool,
+    pub status: Option<u16>,
+    pub error_type: Option<Str>,
+    pub error_message: Option<Str>,
+    pub server_address: Option<Str>,
+    pub server_port: Option<u16>,
+    pub first_chunk_ns: u64,
+    pub incomplete: bool,
+}
+
+impl PyTracer {
+    /// Queues one model call. Never panics out (a panic is counted).
+    pub(crate) fn record_input(
+        &self,
+        x: ExchangeInput,
+        inherited: Option<&Bound<'_, PyAttrs>>,
+        attrs: Option<&Bound<'_, PyDict>>,
+    ) -> bool {
+        guarded(|| {
+            let ex = Exchange {
+                api: api_kind(x.api),
+                provider: None,
+                request_body: x.request_body,
+                response_body: x.response_body,
+                streaming: x.streaming,
+                status: x.status,
+                error_type: x.error_type.clone(),
+                error_message: x.error_message.clone(),
+                server_address: x.server_address,
+                server_port: x.server_port,
+                first_chunk_unix_nanos: (x.first_chunk_ns != 0).then_some(x.first_chunk_ns),
+                stream_incomplete: x.incomplete,
+            };
+            let mut r = SpanRecord::new("");
+            // 0, 0: a new trace (the binding left the id to the core)
+            if x.trace_hi != 0 || x.trace_lo != 0 {
+                r.trace_id = trace_id(x.trace_hi, x.trace_lo);
+            }
+            // The span id stays the one `SpanRecord::new` drew: nothing nests under a model call.
+            r.parent_span_id = span_id(x.parent);
+            r.parent_is_remote = x.parent_remote;
+            r.kind = SpanKind::Client;
+            r.start_unix_nanos = x.start_ns;
+            r.end_unix_nanos = x.end_ns;
+            if let Some(t) = x.error_type {
+                r.status = Status::error(x.error_message.unwrap_or(t));
+            }
+            if let Some(i) = inherited {
+                r.attributes.extend(i.get().inner.iter().cloned());
+            }
+            if let Some(a) = attrs {
+                attrs_from_dict(a, &mut r.attributes);
+            }
+            r.exchange = Some(Box::new(ex));
+            self.inner.record(r)
+        })
+    }
 }
 
 fn opt_text(v: Option<&Bound<'_, PyString>>) -> Option<Str> {
@@ -338,46 +406,32 @@ impl PyTracer {
         inherited: Option<&Bound<'_, PyAttrs>>,
         attrs: Option<&Bound<'_, PyDict>>,
     ) -> bool {
-        guarded(|| {
-            let error_type = opt_text(error_type);
-            let error_message = opt_text(error_message);
-            let ex = Exchange {
-                api: api_kind(api),
-                provider: None,
-                request_body: body_of(request_body),
-                response_body: body_of(response_body),
-                streaming,
-                status,
-                error_type: error_type.clone(),
-                error_message: error_message.clone(),
-                server_address: opt_text(server_address),
-                server_port,
-                first_chunk_unix_nanos: (first_chunk_ns != 0).then_some(first_chunk_ns),
-                stream_incomplete: incomplete,
-            };
-            let mut r = SpanRecord::new("");
-            // 0, 0: a new trace (the binding left the id to the core)
-            if trace_hi != 0 || trace_lo != 0 {
-                r.trace_id = trace_id(trace_hi, trace_lo);
-            }
-            // The span id stays the one `SpanRecord::new` drew: nothing nests under a model call.
-            r.parent_span_id = span_id(parent);
-            r.parent_is_remote = parent_remote;
-            r.kind = SpanKind::Client;
-            r.start_unix_nanos = start_ns;
-            r.end_unix_nanos = end_ns;
-            if let Some(t) = error_type {
-                r.status = Status::error(error_message.unwrap_or(t));
-            }
-            if let Some(i) = inherited {
-                r.attributes.extend(i.get().inner.iter().cloned());
-            }
-            if let Some(a) = attrs {
-                attrs_from_dict(a, &mut r.attributes);
-            }
-            r.exchange = Some(Box::new(ex));
-            self.inner.record(r)
-        })
+        let input = ExchangeInput {
+            trace_hi,
+            trace_lo,
+            parent,
+            parent_remote,
+            start_ns,
+            end_ns,
+            api,
+            request_body: body_of(request_body),
+            response_body: body_of(response_body),
+            streaming,
+            status,
+            error_type: opt_text(error_type),
+            error_message: opt_text(error_message),
+            server_address: opt_text(server_address),
+            server_port,
+            first_chunk_ns,
+            incomplete,
+        };
+        self.record_input(input, inherited, attrs)
+    }
+
+    /// Starts a model call (see `call.rs`): the `Call` is `ACTIVE` until it
+    /// returns or fails. None when it is not traced. Never raises.
+    fn begin(slf: &Bound<'_, Self>, api: u8) -> Option<Py<PyCall>> {
+        PyTracer::begin_call(slf, api)
     }
 
     /// Records a manual span (`trace`, `span`, `observe`). Never raises.

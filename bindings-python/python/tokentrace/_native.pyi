@@ -1,10 +1,11 @@
 """Type stubs of the native module (checked with `python -m mypy.stubtest tokentrace._native`)."""
 
-from typing import Any, Dict, List, Optional, Union, final
+from typing import Any, Callable, Dict, List, Optional, Union, final
 
 __all__ = [
     "AlreadyShutdownError",
     "Attrs",
+    "Call",
     "FlushTimeoutError",
     "InvalidConfigError",
     "TokentraceError",
@@ -13,6 +14,7 @@ __all__ = [
     "binding_errors",
     "cli_main",
     "fork_epoch",
+    "install_call_hooks",
 ]
 
 __version__: str
@@ -28,6 +30,49 @@ class Attrs:
     def merged(self, attrs: Dict[str, Any]) -> "Attrs": ...
     def __len__(self) -> int: ...
     def keys(self) -> List[str]: ...
+
+@final
+class Call:
+    """One model call in flight (created by `Tracer.begin`)."""
+
+    @property
+    def api(self) -> int: ...
+    @property
+    def trace_hi(self) -> int: ...
+    @property
+    def trace_lo(self) -> int: ...
+    @property
+    def parent(self) -> int: ...
+    @property
+    def remote(self) -> bool: ...
+    @property
+    def inherited(self) -> Optional[Attrs]: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def request(self) -> Any: ...
+    @request.setter
+    def request(self, value: Any) -> None: ...
+    @property
+    def response(self) -> Any: ...
+    @property
+    def stream(self) -> Any: ...
+    @stream.setter
+    def stream(self, value: Any) -> None: ...
+    @property
+    def done(self) -> bool: ...
+    def exchange(self, response: Any) -> None: ...
+    def returned(self) -> None: ...
+    def failed(self, exc: BaseException) -> None: ...
+
+def install_call_hooks(
+    active: Any,
+    current: Any,
+    modules: Dict[str, Any],
+    otel_parent: Callable[[], Any],
+    runtime: Any,
+    finish_masked: Callable[[Call, int, Optional[str], Optional[str]], None],
+) -> None: ...
 
 @final
 class Tracer:
@@ -51,6 +96,7 @@ class Tracer:
     @property
     def is_shutdown(self) -> bool: ...
     def should_sample(self, trace_hi: int, trace_lo: int, parent: int) -> bool: ...
+    def begin(self, api: int) -> Optional[Call]: ...
     def record_exchange(
         self,
         trace_hi: int,

@@ -78,16 +78,21 @@ def _otel_parent(trace_mod: Any) -> Optional[SpanContext]:
         return None
 
 
+def otel_fallback_parent() -> Optional[SpanContext]:
+    """The active OpenTelemetry span, when interop is on and OpenTelemetry is
+    imported (the native model-call start asks only when no tokentrace span
+    is current and `opentelemetry.trace` is in `sys.modules`)."""
+    if otel_interop:
+        trace_mod = sys.modules.get("opentelemetry.trace")
+        if trace_mod is not None:
+            return _otel_parent(trace_mod)
+    return None
+
+
 def parent_context() -> Optional[SpanContext]:
     """The parent a span starting now gets: tokentrace's current span, else an
     active OpenTelemetry span (tokentrace spans then join its trace)."""
     ctx = CURRENT.get()
     if ctx is not None:
         return ctx
-    if otel_interop:
-        # Looked up here, not in a helper call: most processes never import OpenTelemetry,
-        # and this runs on every model call.
-        trace_mod = sys.modules.get("opentelemetry.trace")
-        if trace_mod is not None:
-            return _otel_parent(trace_mod)
-    return None
+    return otel_fallback_parent()

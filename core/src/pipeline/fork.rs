@@ -25,6 +25,29 @@ pub fn fork_epoch() -> u64 {
 
 extern "C" fn on_fork_child() {
     FORK_EPOCH.fetch_add(1, SeqCst);
+    reseed_ids();
+}
+
+/// The child inherits the forking thread's id generator: reseed it from the
+/// pid and the clock, or parent and workers would draw the same trace and
+/// span ids. Async-signal-safe: a thread-local write, `getpid` and
+/// `clock_gettime`.
+fn reseed_ids() {
+    // SAFETY: plain libc calls with a valid out-pointer.
+    let (pid, nanos) = unsafe {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+        (
+            libc::getpid() as u64,
+            (ts.tv_sec as u64).wrapping_mul(1_000_000_000) ^ ts.tv_nsec as u64,
+        )
+    };
+    fastrand::seed(
+        fastrand::u64(..) ^ pid.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos.rotate_left(29),
+    );
 }
 
 pub(crate) fn install_atfork_handler() {
@@ -99,5 +122,49 @@ impl Tracer {
         // was writing at fork time, and its runtime/threads don't exist here.
         std::mem::forget(old);
         self.inner.epoch.store(epoch, SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::TraceId;
+
+    /// Forked children draw trace ids of their own, not the parent's next ones.
+    #[test]
+    fn forked_children_draw_different_ids() {
+        super::install_atfork_handler();
+        let _ = TraceId::random(); // the thread's generator exists before the fork
+        let mut fds = [0i32; 2];
+        // SAFETY: a pipe, a fork whose child only draws ids, writes and
+        // `_exit`s, and reads on the parent side.
+        unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+            let mut children = Vec::new();
+            for _ in 0..2 {
+                let pid = libc::fork();
+                assert!(pid >= 0);
+                if pid == 0 {
+                    let id = TraceId::random();
+                    libc::write(fds[1], id.0.as_ptr().cast(), 16);
+                    libc::_exit(0);
+                }
+                children.push(pid);
+            }
+            let mine = TraceId::random();
+            let mut seen = vec![mine.0];
+            for _ in 0..2 {
+                let mut b = [0u8; 16];
+                assert_eq!(libc::read(fds[0], b.as_mut_ptr().cast(), 16), 16);
+                seen.push(b);
+            }
+            for pid in children {
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), 3, "parent and children drew the same trace id");
+        }
     }
 }

@@ -1,30 +1,31 @@
 """Raw capture of model API exchanges at the HTTP client.
 
-The resource-method wrappers (openai.py, anthropic.py) decide where a model
-call starts and ends; this module captures its data. While a traced call is
-active (the `ACTIVE` context variable), the patched `Client.send` /
-`AsyncClient.send` of `httpx` and `httpx2` keep a reference to the request
-and the response. A buffered response's body is already in memory; a
-streamed one gets a tee on `Response.iter_bytes` / `aiter_bytes` that keeps
-each decoded chunk (one list append per chunk). When the call ends, the
-request bytes and the response bytes (or chunk list) go to core as one
-`Exchange`, and core parses them on its worker, so no field is ever picked
-out of a pydantic object on the application's thread.
+The resource-method wrappers (`_wrap.py`) start a native `Call` (see
+`bindings-python/src/call.rs`), which is the `ACTIVE` context variable while
+the method runs. The patched `Client.send` / `AsyncClient.send` of `httpx`
+and `httpx2` give it the request and the response. A buffered response is
+recorded by the native call when the method returns: request and response
+bytes go to core as one `Exchange`, and core parses them on its worker, so
+no field is ever picked out of a pydantic object on the application's thread.
 
-A streamed call ends exactly once, at the first of: the stream read to its
-end; the response closed (early or after the provider's terminal event); the
-tee generator closed; or the call object collected with nothing of the above.
+A streamed response hands the call over to a `StreamCall` here: a tee on
+`Response.iter_bytes` / `aiter_bytes` keeps each decoded chunk (one list
+append per chunk), and the call is recorded exactly once, at the first of:
+the stream read to its end; the response closed (early or after the
+provider's terminal event); the tee generator closed; or the `StreamCall`
+collected with nothing of the above.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 from time import time_ns
-from typing import Any, List, Optional, cast
+import sys
+from typing import Any, List, Optional, Tuple, cast
 
+from .. import _native
 from .. import _runtime as rt
-from .._runtime import getrandbits
-from ..context import parent_context
+from ..context import CURRENT, otel_fallback_parent
 
 # API codes understood by the native `record_exchange`.
 CHAT = 1
@@ -33,8 +34,9 @@ EMBEDDINGS = 3
 COMPLETIONS = 4
 ANTHROPIC_MESSAGES = 5
 
-#: The model call whose HTTP traffic is being captured.
-ACTIVE: ContextVar[Optional["Call"]] = ContextVar("tokentrace.llm_call", default=None)
+#: The model call whose HTTP traffic is being captured (set and reset by the
+#: native `Call`).
+ACTIVE: ContextVar[Optional[_native.Call]] = ContextVar("tokentrace.llm_call", default=None)
 
 _KEY = "_tokentrace_call"
 
@@ -71,14 +73,13 @@ def _apply_mask(req: Any, body: Any, chunks: Any) -> Any:
         return None, None, ([] if chunks is not None else None)
 
 
-class Call:
-    """One model call in flight. Fields that most calls never change are
-    class-level defaults, so creating one sets only the identity."""
+class StreamCall:
+    """A model call whose response is streamed. The native `Call` hands over
+    to it at the first streamed response; it records once, at the first of:
+    the stream read to its end, the response closed, the tee closed, or
+    itself collected unfinished (the finaliser)."""
 
-    request: Any = None
     status: Optional[int] = None
-    body: Optional[bytes] = None
-    chunks: Optional[List[Any]] = None
     first_ns = 0
     eof = False
     closed = False
@@ -87,33 +88,29 @@ class Call:
     gen: Any = None
     stream_error: Optional[BaseException] = None
 
-    def __init__(self, api: int, hi: int, lo: int, parent: int, remote: bool, inherited: Any) -> None:
-        self.api = api
-        self.hi = hi  # hi = lo = 0: a new trace whose id the core draws
-        self.lo = lo
-        self.parent = parent
-        self.remote = remote
-        self.inherited = inherited
-        self.start = time_ns()
+    def __init__(self, call: _native.Call) -> None:
+        self.api = call.api
+        self.hi = call.trace_hi  # hi = lo = 0: a new trace whose id the core draws
+        self.lo = call.trace_lo
+        self.parent = call.parent
+        self.remote = call.remote
+        self.inherited = call.inherited
+        self.start = call.start
+        self.request: Any = None
+        self.chunks: List[Any] = []
 
     # -- from the HTTP patches -------------------------------------------
 
-    def on_response(self, resp: Any, stream: bool) -> None:
+    def on_response(self, request: Any, resp: Any) -> None:
+        # A retry streams again: the last response is the call's.
+        self.request = request
         self.status = resp.status_code
-        if stream:
-            self.__class__ = StreamCall
-            self.chunks = []
-            self.first_ns = 0
-            self.eof = False
-            self.closed = False
-            self.gen = None
-            resp.__dict__[_KEY] = self
-        else:
-            self.chunks = None
-            try:
-                self.body = resp.content
-            except Exception:
-                self.body = None
+        self.chunks = []
+        self.first_ns = 0
+        self.eof = False
+        self.closed = False
+        self.gen = None
+        resp.__dict__[_KEY] = self
 
     def on_stream_end(self, eof: bool, error: Optional[BaseException] = None) -> None:
         try:
@@ -137,11 +134,10 @@ class Call:
             return
         self.finish_stream()
 
-    # -- from the method wrappers ----------------------------------------
+    # -- from the native call, when the method returns or raises ----------
 
     def stream_returned(self) -> None:
-        """The wrapped method returned a stream, which may still be open (a
-        plain response is recorded by `finish` straight from the wrapper)."""
+        """The wrapped method returned the stream, which may still be open."""
         try:
             self.phase = _RETURNED
             if self.eof or self.closed:
@@ -155,7 +151,7 @@ class Call:
             msg = str(exc)
             if len(msg) > 2048:
                 msg = msg[:2048]
-            self.finish(time_ns(), type(exc).__name__, msg, incomplete=self.chunks is not None and not self.eof)
+            self.finish(time_ns(), type(exc).__name__, msg, incomplete=not self.eof)
         except Exception:
             pass
 
@@ -178,64 +174,31 @@ class Call:
         error_message: Optional[str] = None,
         incomplete: bool = False,
     ) -> None:
-        """Records the call once. Never raises (called straight from the method wrappers)."""
+        """Records the call once. Never raises."""
         try:
             if self.done:
                 return
             self.done = True
-            t = rt.tracer
-            if t is None:
-                return
-            server = None
-            port = None
-            req_body = None
-            req = self.request
-            if req is not None:
-                try:
-                    req_body = req.content
-                except Exception:
-                    req_body = None
-                try:
-                    # httpx/httpx2 keep the parsed URL as a named tuple: plain field reads instead of
-                    # three properties (`host` also IDNA-decodes) on every call.
-                    url = req.url
-                    ref = getattr(url, "_uri_reference", None) or url
-                    server = ref.host
-                    port = ref.port or (443 if ref.scheme == "https" else 80)
-                except Exception:
-                    pass
-            chunks = self.chunks
-            body = self.body
-            if rt.mask is not None:
-                req_body, body, chunks = _apply_mask(req_body, body, chunks)
-            t.record_exchange(
+            _record(
                 self.hi,
                 self.lo,
                 self.parent,
                 self.remote,
+                self.inherited,
                 self.start,
                 end_ns,
                 self.api,
-                req_body,
-                chunks if chunks is not None else body,
-                chunks is not None,
+                self.request,
                 self.status,
+                None,
+                self.chunks,
                 error_type,
                 error_message,
-                server,
-                port,
                 self.first_ns,
                 incomplete,
-                self.inherited,
-                None,
             )
         except Exception:
             pass
-
-
-class StreamCall(Call):
-    """A call whose response is a stream: it may be dropped unfinished, so it
-    records itself when collected. Plain calls have no finaliser to run."""
 
     def __del__(self) -> None:
         # Collected with the stream never finished nor closed.
@@ -261,43 +224,107 @@ def _saw_terminal(chunks: Optional[List[Any]]) -> bool:
     return any(m in tail for m in _TERMINAL)
 
 
-def begin(api: int) -> Optional[Call]:
-    """Starts a model call under the current span, or None when it must not
-    be traced (no tracer, unsampled, or nested inside another traced call)."""
+def _server(req: Any) -> Tuple[Optional[str], Optional[int]]:
     try:
-        if ACTIVE.get() is not None:
-            return None
-        t = rt.tracer
-        if t is None:
-            return None
-        parent = parent_context()
-        if parent is None:
-            if rt.root_always:
-                return Call(api, 0, 0, 0, False, None)
-            hi = getrandbits(64)
-            lo = getrandbits(64) or 1
-            if not t.should_sample(hi, lo, 0):
-                return None
-            return Call(api, hi, lo, 0, False, None)
-        if rt.parent_based:
-            if not parent.sampled:
-                return None
-        elif not t.should_sample(parent.trace_hi, parent.trace_lo, 1 if parent.sampled else 2):
-            return None
-        return Call(api, parent.trace_hi, parent.trace_lo, parent.span_id, parent.remote, parent.inherited)
+        # httpx/httpx2 keep the parsed URL as a named tuple: plain field reads instead of
+        # three properties (`host` also IDNA-decodes).
+        url = req.url
+        ref = getattr(url, "_uri_reference", None) or url
+        return ref.host, ref.port or (443 if ref.scheme == "https" else 80)
     except Exception:
-        return None
+        return None, None
+
+
+def _record(
+    hi: int,
+    lo: int,
+    parent: int,
+    remote: bool,
+    inherited: Any,
+    start: int,
+    end_ns: int,
+    api: int,
+    req: Any,
+    status: Optional[int],
+    body: Any,
+    chunks: Optional[List[Any]],
+    error_type: Optional[str],
+    error_message: Optional[str],
+    first_ns: int,
+    incomplete: bool,
+) -> None:
+    """The Python record path: streamed calls, and plain ones under a mask hook."""
+    t = rt.tracer
+    if t is None:
+        return
+    server = port = None
+    req_body = None
+    if req is not None:
+        try:
+            req_body = req.content
+        except Exception:
+            req_body = None
+        server, port = _server(req)
+    if rt.mask is not None:
+        req_body, body, chunks = _apply_mask(req_body, body, chunks)
+    t.record_exchange(
+        hi,
+        lo,
+        parent,
+        remote,
+        start,
+        end_ns,
+        api,
+        req_body,
+        chunks if chunks is not None else body,
+        chunks is not None,
+        status,
+        error_type,
+        error_message,
+        server,
+        port,
+        first_ns,
+        incomplete,
+        inherited,
+        None,
+    )
+
+
+def finish_masked(call: _native.Call, end_ns: int, error_type: Optional[str], error_message: Optional[str]) -> None:
+    """The native `Call`'s record when the application set a mask hook."""
+    resp = call.response
+    status = body = None
+    if resp is not None:
+        status = resp.status_code
+        try:
+            body = resp.content
+        except Exception:
+            body = None
+    _record(
+        call.trace_hi,
+        call.trace_lo,
+        call.parent,
+        call.remote,
+        call.inherited,
+        call.start,
+        end_ns,
+        call.api,
+        call.request,
+        status,
+        body,
+        None,
+        error_type,
+        error_message,
+        0,
+        False,
+    )
 
 
 # -- the httpx / httpx2 patches ------------------------------------------------
 
 
-def _tee(call: Call, it: Any) -> Any:
-    chunks = call.chunks
-    if chunks is None:
-        yield from it
-        return
-    append = chunks.append
+def _tee(call: StreamCall, it: Any) -> Any:
+    append = call.chunks.append
     try:
         for chunk in it:
             call.first_ns = time_ns()
@@ -316,13 +343,8 @@ def _tee(call: Call, it: Any) -> Any:
     call.on_stream_end(True)
 
 
-async def _atee(call: Call, it: Any) -> Any:
-    chunks = call.chunks
-    if chunks is None:
-        async for chunk in it:
-            yield chunk
-        return
-    append = chunks.append
+async def _atee(call: StreamCall, it: Any) -> Any:
+    append = call.chunks.append
     first = True
     try:
         async for chunk in it:
@@ -340,6 +362,14 @@ async def _atee(call: Call, it: Any) -> Any:
     call.on_stream_end(True)
 
 
+def _stream_response(call: _native.Call, request: Any, resp: Any) -> None:
+    st = call.stream
+    if st is None:
+        st = StreamCall(call)
+        call.stream = st
+    st.on_response(request, resp)
+
+
 def make_send(orig: Any) -> Any:
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         call = ACTIVE.get()
@@ -348,7 +378,10 @@ def make_send(orig: Any) -> Any:
         call.request = request
         resp = orig(self, request, *args, **kwargs)
         try:
-            call.on_response(resp, bool(kwargs.get("stream", False)))
+            if kwargs.get("stream"):
+                _stream_response(call, request, resp)
+            else:
+                call.exchange(resp)
         except Exception:
             pass
         return resp
@@ -364,7 +397,10 @@ def make_async_send(orig: Any) -> Any:
         call.request = request
         resp = await orig(self, request, *args, **kwargs)
         try:
-            call.on_response(resp, bool(kwargs.get("stream", False)))
+            if kwargs.get("stream"):
+                _stream_response(call, request, resp)
+            else:
+                call.exchange(resp)
         except Exception:
             pass
         return resp
@@ -438,3 +474,6 @@ def targets(module: str) -> List[Any]:
 
 
 TARGETS = targets("httpx") + targets("httpx2")
+
+
+_native.install_call_hooks(ACTIVE, CURRENT, sys.modules, otel_fallback_parent, rt, finish_masked)
