@@ -15,10 +15,10 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use pyo3::{PyTraverseError, PyVisit, intern};
-use tokentrace_core::{ParentSampling, Str, TraceId};
+use tokentrace_core::{Exchange, ParentSampling, Str, TraceId};
 
 use crate::conversions::{PyAttrs, text, trace_id};
-use crate::tracer::{ExchangeInput, PyTracer};
+use crate::tracer::{CallSpan, PyTracer, api_kind};
 
 /// The Python objects the native start and end need, installed once by
 /// `_http.py` when it is imported.
@@ -285,29 +285,29 @@ fn finish(slf: &Bound<'_, PyCall>, end_ns: u64, error: Option<(Str, Str)>) -> Py
         Some((t, m)) => (Some(t), Some(m)),
         None => (None, None),
     };
-    let input = ExchangeInput {
+    let span = CallSpan {
         trace_hi: c.trace_hi,
         trace_lo: c.trace_lo,
         parent: c.parent,
         parent_remote: c.remote,
         start_ns: c.start,
         end_ns,
-        api: c.api,
+    };
+    let ex = Exchange {
+        api: api_kind(c.api),
         request_body: owned_body(request.as_ref().and_then(content)),
         response_body: owned_body(response.as_ref().and_then(content)),
-        streaming: false,
         status,
         error_type,
         error_message,
         server_address,
         server_port,
-        first_chunk_ns: 0,
-        incomplete: false,
+        ..Exchange::default()
     };
     let inherited = c.inherited.as_ref().map(|i| i.bind(py).clone());
     let tracer = c.tracer.clone_ref(py);
     drop(c);
-    tracer.get().record_input(input, inherited.as_ref(), None);
+    tracer.get().record_call(span, ex, inherited.as_ref(), None);
     Ok(())
 }
 

@@ -48,7 +48,7 @@ pub struct PyTracer {
     pub(crate) parent_based: bool,
 }
 
-fn api_kind(code: u8) -> Option<ApiKind> {
+pub(crate) fn api_kind(code: u8) -> Option<ApiKind> {
     Some(match code {
         1 => ApiKind::OpenAiChatCompletions,
         2 => ApiKind::OpenAiResponses,
@@ -85,50 +85,27 @@ fn body_of(v: Option<&Bound<'_, PyAny>>) -> Bytes {
     Bytes::new()
 }
 
-/// One model call's exchange as the record path takes it.
-pub(crate) struct ExchangeInput {
+/// Where a model call sits: its trace, its parent span and its times.
+pub(crate) struct CallSpan {
+    /// 0, 0: a new trace (the binding left the id to the core).
     pub trace_hi: u64,
     pub trace_lo: u64,
     pub parent: u64,
     pub parent_remote: bool,
     pub start_ns: u64,
     pub end_ns: u64,
-    pub api: u8,
-    pub request_body: Bytes,
-    pub response_body: Bytes,
-    pub streaming: bool,
-    pub status: Option<u16>,
-    pub error_type: Option<Str>,
-    pub error_message: Option<Str>,
-    pub server_address: Option<Str>,
-    pub server_port: Option<u16>,
-    pub first_chunk_ns: u64,
-    pub incomplete: bool,
 }
 
 impl PyTracer {
     /// Queues one model call. Never panics out (a panic is counted).
-    pub(crate) fn record_input(
+    pub(crate) fn record_call(
         &self,
-        x: ExchangeInput,
+        x: CallSpan,
+        ex: Exchange,
         inherited: Option<&Bound<'_, PyAttrs>>,
         attrs: Option<&Bound<'_, PyDict>>,
     ) -> bool {
         guarded(|| {
-            let ex = Exchange {
-                api: api_kind(x.api),
-                provider: None,
-                request_body: x.request_body,
-                response_body: x.response_body,
-                streaming: x.streaming,
-                status: x.status,
-                error_type: x.error_type.clone(),
-                error_message: x.error_message.clone(),
-                server_address: x.server_address,
-                server_port: x.server_port,
-                first_chunk_unix_nanos: (x.first_chunk_ns != 0).then_some(x.first_chunk_ns),
-                stream_incomplete: x.incomplete,
-            };
             let mut r = SpanRecord::new("");
             // 0, 0: a new trace (the binding left the id to the core)
             if x.trace_hi != 0 || x.trace_lo != 0 {
@@ -140,8 +117,8 @@ impl PyTracer {
             r.kind = SpanKind::Client;
             r.start_unix_nanos = x.start_ns;
             r.end_unix_nanos = x.end_ns;
-            if let Some(t) = x.error_type {
-                r.status = Status::error(x.error_message.unwrap_or(t));
+            if let Some(t) = &ex.error_type {
+                r.status = Status::error(ex.error_message.clone().unwrap_or_else(|| t.clone()));
             }
             if let Some(i) = inherited {
                 r.attributes.extend(i.get().inner.iter().cloned());
@@ -406,14 +383,17 @@ impl PyTracer {
         inherited: Option<&Bound<'_, PyAttrs>>,
         attrs: Option<&Bound<'_, PyDict>>,
     ) -> bool {
-        let input = ExchangeInput {
+        let span = CallSpan {
             trace_hi,
             trace_lo,
             parent,
             parent_remote,
             start_ns,
             end_ns,
-            api,
+        };
+        let ex = Exchange {
+            api: api_kind(api),
+            provider: None,
             request_body: body_of(request_body),
             response_body: body_of(response_body),
             streaming,
@@ -422,10 +402,10 @@ impl PyTracer {
             error_message: opt_text(error_message),
             server_address: opt_text(server_address),
             server_port,
-            first_chunk_ns,
-            incomplete,
+            first_chunk_unix_nanos: (first_chunk_ns != 0).then_some(first_chunk_ns),
+            stream_incomplete: incomplete,
         };
-        self.record_input(input, inherited, attrs)
+        self.record_call(span, ex, inherited, attrs)
     }
 
     /// Starts a model call (see `call.rs`): the `Call` is `ACTIVE` until it
