@@ -21,6 +21,22 @@ use pyo3::prelude::*;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_decommits` (the same in mimalloc v2 and v3; the sys
+/// crate names only a few options).
+const MI_OPTION_PURGE_DECOMMITS: libmimalloc_sys::mi_option_t = 5;
+
+/// Freed pages are reset (`MADV_FREE`: the kernel takes them only under
+/// memory pressure) instead of decommitted. Decommitted pages are faulted
+/// back in by the next records on the application thread: measured 0.19
+/// page faults per traced model call in steady state, several µs each in a
+/// VM; 0.008 with reset. `MIMALLOC_PURGE_DECOMMITS` in the environment wins.
+fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_none() {
+        // SAFETY: sets one of mimalloc's documented options; callable any time.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) }
+    }
+}
+
 /// Panics caught at the record boundary since the module was loaded.
 #[pyfunction]
 fn binding_errors() -> u64 {
@@ -30,6 +46,7 @@ fn binding_errors() -> u64 {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    tune_allocator();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<tracer::PyTracer>()?;
     m.add_class::<conversions::PyAttrs>()?;
