@@ -7,10 +7,10 @@
 //! readable, the trace was not found, or replay had failures; 2 invalid arguments.
 
 mod cmd;
+mod collector;
 mod format;
 mod load;
 mod messages;
-mod sender;
 mod span;
 mod traces;
 
@@ -55,12 +55,16 @@ pub enum CliError {
     NoStore(PathBuf),
     #[error("{0}")]
     Failed(String),
+    /// An argument clap accepted but core's validation did not.
+    #[error("{0}")]
+    Usage(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
 
 pub(crate) const SUCCESS: u8 = 0;
 pub(crate) const FAILURE: u8 = 1;
+pub(crate) const USAGE: u8 = 2;
 
 /// Parses `args` (the program name first, as `std::env::args_os`) and runs the command;
 /// returns the process exit code. `--help`, `--version` and argument errors print what
@@ -75,7 +79,7 @@ where
         Err(e) => {
             // Printing fails only when stdout/stderr is gone; the code still says what happened.
             let _ = e.print();
-            return u8::try_from(e.exit_code()).unwrap_or(2);
+            return u8::try_from(e.exit_code()).unwrap_or(USAGE);
         }
     };
     let style = format::Style::detect();
@@ -89,6 +93,10 @@ where
         Ok(code) => code,
         // `tokentrace view | head`: the reader is gone, which is not an error.
         Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => SUCCESS,
+        Err(e @ CliError::Usage(_)) => {
+            eprintln!("tokentrace: {e}");
+            USAGE
+        }
         Err(e) => {
             eprintln!("tokentrace: {e}");
             FAILURE

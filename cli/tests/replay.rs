@@ -1,4 +1,5 @@
-//! `replay` sends the store to OTLP receivers on loopback that decode what they get.
+//! `replay` sends the store to OTLP receivers on loopback that decode what they get: a
+//! minimal HTTP/1.1 one (any path, fixed answer) and `fake-otlp` (scripted failures, gRPC).
 
 mod common;
 
@@ -7,9 +8,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
+use fake_otlp::{Behavior, Code, FakeOtlp, Transport};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -202,9 +201,9 @@ fn replays_over_http_json() {
 }
 
 #[test]
-fn a_failing_collector_is_reported_and_the_exit_code_is_1() {
-    let dir = write_store("replay-503");
-    let (url, log) = http_receiver("503 Service Unavailable", b"overloaded".to_vec());
+fn a_refused_request_is_reported_not_retried_and_the_exit_code_is_1() {
+    let dir = write_store("replay-400");
+    let (url, log) = http_receiver("400 Bad Request", b"bad span".to_vec());
     let out = run(&dir, &["replay", "--endpoint", &url]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -212,8 +211,68 @@ fn a_failing_collector_is_reported_and_the_exit_code_is_1() {
         format!("replayed 0 request(s) (0 span(s)) to {url}; 4 failed ({SPAN_COUNT} span(s))")
     );
     let err = stderr(&out);
-    assert_eq!(err.matches("HTTP 503: overloaded").count(), 4, "{err}");
+    let file = store_file(&dir);
+    for line in 1..=4 {
+        assert!(
+            err.contains(&format!(
+                "error: {}:{line}: HTTP 400 from {url}/v1/traces: bad span",
+                file.display()
+            )),
+            "{err}"
+        );
+    }
+    // 400 is final: one attempt per stored request.
     assert_eq!(log.lock().unwrap().len(), 4);
+}
+
+#[test]
+fn a_503_is_retried_until_the_collector_accepts() {
+    let dir = write_store("replay-503-then-ok");
+    let fake = FakeOtlp::start();
+    let unavailable = Behavior::HttpStatus {
+        status: 503,
+        retry_after: None,
+    };
+    fake.script([unavailable.clone(), unavailable]);
+    let out = run(&dir, &["replay", "--endpoint", &fake.http_endpoint()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with(&format!("replayed 4 request(s) ({SPAN_COUNT} span(s))")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(fake.attempts(), 6);
+    let sent: Vec<ExportTraceServiceRequest> =
+        fake.requests().into_iter().map(|r| r.request).collect();
+    assert_eq!(sent, requests());
+}
+
+#[test]
+fn a_collector_that_stays_unavailable_stops_the_replay_after_one_request() {
+    let dir = write_store("replay-503");
+    let fake = FakeOtlp::start();
+    fake.set_default(Behavior::HttpStatus {
+        status: 503,
+        retry_after: None,
+    });
+    let url = fake.http_endpoint();
+    let out = run(&dir, &["replay", "--endpoint", &url, "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).lines().next().unwrap(),
+        format!("replayed 0 request(s) (0 span(s)) to {url}; 4 failed ({SPAN_COUNT} span(s))")
+    );
+    let err = stderr(&out);
+    let file = store_file(&dir);
+    assert!(
+        err.contains(&format!("error: {}:1: HTTP 503 from", file.display())),
+        "{err}"
+    );
+    assert!(err.contains("not sending the rest"), "{err}");
+    assert_eq!(err.matches("HTTP 503 from").count(), 1, "{err}");
+    // The first request was retried; the others were never sent.
+    assert!(fake.attempts() > 1);
+    assert_eq!(fake.span_count(), 0);
 }
 
 #[test]
@@ -256,11 +315,10 @@ fn unreachable_collector_fails_fast() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("4 failed"), "{}", stdout(&out));
-    assert!(
-        stderr(&out).to_lowercase().contains("connect"),
-        "{}",
-        stderr(&out)
-    );
+    let err = stderr(&out);
+    // The cause, not only "error sending request".
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(err.contains("not sending the rest"), "{err}");
 }
 
 #[test]
@@ -294,75 +352,52 @@ fn bad_arguments_are_usage_errors() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("http/protobuf"), "{}", stderr(&out));
+    // Endpoint and header values are checked by core, as the SDK checks its own.
     let out = run(&dir, &["replay", "--endpoint", "localhost:4318"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("invalid endpoint"),
+        stderr(&out).contains("invalid --endpoint \"localhost:4318\": unsupported scheme"),
         "{}",
         stderr(&out)
     );
-}
-
-/// Each request with its `x-api-key` metadata.
-type GrpcLog = Arc<Mutex<Vec<(Option<String>, ExportTraceServiceRequest)>>>;
-
-#[derive(Default)]
-struct GrpcCollector {
-    log: GrpcLog,
-}
-
-#[tonic::async_trait]
-impl TraceService for GrpcCollector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let key = request
-            .metadata()
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        self.log.lock().unwrap().push((key, request.into_inner()));
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-#[test]
-fn replays_over_grpc() {
-    let dir = write_store("replay-grpc");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let collector = GrpcCollector::default();
-    let log = Arc::clone(&collector.log);
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let service = TraceServiceServer::new(collector);
-    runtime.spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let service = service.clone();
-            tokio::spawn(async move {
-                let _ =
-                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection(
-                            hyper_util::rt::TokioIo::new(stream),
-                            hyper_util::service::TowerToHyperService::new(service),
-                        )
-                        .await;
-            });
-        }
-    });
-
     let out = run(
         &dir,
         &[
             "replay",
             "--endpoint",
-            &url,
+            "http://127.0.0.1:1",
+            "--header",
+            "bad name=v",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("invalid --header \"bad name=v\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn replays_over_grpc_with_retries_and_partial_success() {
+    let dir = write_store("replay-grpc");
+    let fake = FakeOtlp::start();
+    fake.script([
+        Behavior::GrpcStatus {
+            code: Code::Unavailable,
+            retry_delay: None,
+        },
+        Behavior::PartialSuccess {
+            rejected: 1,
+            message: "span too large".into(),
+        },
+    ]);
+    let out = run(
+        &dir,
+        &[
+            "replay",
+            "--endpoint",
+            &fake.grpc_endpoint(),
             "--protocol",
             "grpc",
             "--header",
@@ -371,12 +406,19 @@ fn replays_over_grpc() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).starts_with(&format!("replayed 4 request(s) ({SPAN_COUNT} span(s))")));
-    let received = log.lock().unwrap().clone();
+    assert!(
+        stdout(&out).contains("the collector accepted but rejected 1 span(s): span too large"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(fake.attempts(), 5);
+    let received = fake.requests();
+    assert!(received.iter().all(|r| r.transport == Transport::Grpc));
     assert!(
         received
             .iter()
-            .all(|(key, _)| key.as_deref() == Some("secret"))
+            .all(|r| r.header("x-api-key") == Some("secret"))
     );
-    let sent: Vec<ExportTraceServiceRequest> = received.into_iter().map(|(_, r)| r).collect();
+    let sent: Vec<ExportTraceServiceRequest> = received.into_iter().map(|r| r.request).collect();
     assert_eq!(sent, requests());
 }

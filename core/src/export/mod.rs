@@ -124,6 +124,9 @@ pub struct ExportResult {
     pub outcome: ExportOutcome,
     /// Retry attempts made (not counting the first try).
     pub retries: u32,
+    /// The receiver's `error_message` in a partial success answer: why it
+    /// refused the `rejected` items, for whoever reports them.
+    pub partial_success_message: Option<String>,
 }
 
 impl ExportResult {
@@ -131,6 +134,7 @@ impl ExportResult {
         ExportResult {
             outcome: ExportOutcome::Success { rejected: 0 },
             retries: 0,
+            partial_success_message: None,
         }
     }
 
@@ -140,6 +144,7 @@ impl ExportResult {
                 error: error.into(),
             },
             retries,
+            partial_success_message: None,
         }
     }
 }

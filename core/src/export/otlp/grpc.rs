@@ -16,6 +16,7 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
 
+use super::Partial;
 use crate::config::{Compression, OtlpConfig};
 use crate::export::retry::{classify_grpc, wait_or_give_up};
 use crate::export::{
@@ -120,20 +121,23 @@ impl GrpcExporter {
         })
     }
 
-    /// Runs `attempt` with the OTLP retry rules; it returns the number of
-    /// items a partial success rejected.
+    /// Runs `attempt` with the OTLP retry rules; it returns what a partial
+    /// success rejected.
     async fn with_retries<F, Fut>(&self, ctx: ExportContext, mut attempt_fn: F) -> ExportResult
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<u64, tonic::Status>>,
+        Fut: std::future::Future<Output = Result<Partial, tonic::Status>>,
     {
         let mut attempt = 0u32;
         loop {
             let status = match attempt_fn().await {
-                Ok(rejected) => {
+                Ok(partial) => {
                     return ExportResult {
-                        outcome: ExportOutcome::Success { rejected },
+                        outcome: ExportOutcome::Success {
+                            rejected: partial.rejected,
+                        },
                         retries: attempt,
+                        partial_success_message: partial.message,
                     };
                 }
                 Err(status) => status,
@@ -185,7 +189,9 @@ impl GrpcExporter {
                 Ok(resp
                     .into_inner()
                     .partial_success
-                    .map_or(0, |p| p.rejected_spans.max(0) as u64))
+                    .map_or_else(Partial::default, |p| {
+                        Partial::new(p.rejected_spans, p.error_message)
+                    }))
             }
         })
         .await
@@ -204,7 +210,9 @@ impl GrpcExporter {
                 Ok(resp
                     .into_inner()
                     .partial_success
-                    .map_or(0, |p| p.rejected_data_points.max(0) as u64))
+                    .map_or_else(Partial::default, |p| {
+                        Partial::new(p.rejected_data_points, p.error_message)
+                    }))
             }
         })
         .await

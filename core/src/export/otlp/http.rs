@@ -13,6 +13,7 @@ use reqwest::header::{
     CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT,
 };
 
+use super::Partial;
 use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::export::retry::{Retry, classify_http, wait_or_give_up};
 use crate::export::{
@@ -104,12 +105,12 @@ impl HttpExporter {
         enc.finish().map(Bytes::from).map_err(|e| e.to_string())
     }
 
-    /// POSTs `body` to `url` with retries; `rejected` reads partial success.
+    /// POSTs `body` to `url` with retries; `partial` reads a partial success answer.
     async fn send(
         &self,
         url: &str,
         body: Result<Bytes, String>,
-        rejected: fn(&[u8], bool) -> u64,
+        partial: fn(&[u8], bool) -> Partial,
         ctx: ExportContext,
     ) -> ExportResult {
         let body = match body.and_then(|b| self.compress(b)) {
@@ -122,13 +123,16 @@ impl HttpExporter {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if (200..300).contains(&status) {
-                        let rejected = match resp.bytes().await {
-                            Ok(b) => rejected(&b, self.json),
-                            Err(_) => 0,
+                        let partial = match resp.bytes().await {
+                            Ok(b) => partial(&b, self.json),
+                            Err(_) => Partial::default(),
                         };
                         return ExportResult {
-                            outcome: ExportOutcome::Success { rejected },
+                            outcome: ExportOutcome::Success {
+                                rejected: partial.rejected,
+                            },
                             retries: attempt,
+                            partial_success_message: partial.message,
                         };
                     }
                     let retry_after = resp
@@ -144,7 +148,10 @@ impl HttpExporter {
                     )
                 }
                 // Connection refused / reset / timeout: retryable per spec.
-                Err(e) => (Retry::After(None), format!("sending to {url} failed: {e}")),
+                Err(e) => (
+                    Retry::After(None),
+                    format!("sending to {url} failed: {}", super::error_chain(&e)),
+                ),
             };
             if let Some(fail) = wait_or_give_up(retry, error, &mut attempt, ctx.deadline).await {
                 return fail;
@@ -154,9 +161,9 @@ impl HttpExporter {
 }
 
 /// Partial success of a metrics export: data points refused.
-fn rejected_points(body: &[u8], json: bool) -> u64 {
+fn rejected_points(body: &[u8], json: bool) -> Partial {
     if body.is_empty() {
-        return 0;
+        return Partial::default();
     }
     let resp = if json {
         serde_json::from_slice::<ExportMetricsServiceResponse>(body).ok()
@@ -164,13 +171,15 @@ fn rejected_points(body: &[u8], json: bool) -> u64 {
         ExportMetricsServiceResponse::decode(body).ok()
     };
     resp.and_then(|r| r.partial_success)
-        .map_or(0, |p| p.rejected_data_points.max(0) as u64)
+        .map_or_else(Partial::default, |p| {
+            Partial::new(p.rejected_data_points, p.error_message)
+        })
 }
 
 /// Partial success: spans the receiver refused although it answered 2xx.
-fn rejected_spans(body: &[u8], json: bool) -> u64 {
+fn rejected_spans(body: &[u8], json: bool) -> Partial {
     if body.is_empty() {
-        return 0;
+        return Partial::default();
     }
     let resp = if json {
         serde_json::from_slice::<ExportTraceServiceResponse>(body).ok()
@@ -178,7 +187,9 @@ fn rejected_spans(body: &[u8], json: bool) -> u64 {
         ExportTraceServiceResponse::decode(body).ok()
     };
     resp.and_then(|r| r.partial_success)
-        .map_or(0, |p| p.rejected_spans.max(0) as u64)
+        .map_or_else(Partial::default, |p| {
+            Partial::new(p.rejected_spans, p.error_message)
+        })
 }
 
 impl SpanExporter for HttpExporter {
