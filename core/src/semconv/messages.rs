@@ -12,6 +12,7 @@
 use serde_json::value::RawValue;
 
 use crate::model::{Message, Part, Str, ToolDefinition};
+use crate::redact::scan::V;
 
 /// Bytes added per part / message for keys and punctuation (pre-sizing).
 const PART_OVERHEAD: usize = 48;
@@ -64,26 +65,23 @@ pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
     // `start..` is the pending run of bytes that need no escaping.
     let mut start = 0;
     let mut i = 0;
-    // Sixteen, then eight bytes at a time: text rarely needs escaping, so
-    // most words are skipped with a few integer operations and copied in
-    // long runs.
-    while i + 16 <= bytes.len() {
-        let lo = special_bytes(word_at(bytes, i));
-        let hi = special_bytes(word_at(bytes, i + 8));
-        if lo | hi == 0 {
-            i += 16;
-            continue;
-        }
-        // The lowest flagged byte is always a real match (see `special_bytes`).
-        let j = if lo != 0 {
-            i + (lo.trailing_zeros() / 8) as usize
-        } else {
-            i + 8 + (hi.trailing_zeros() / 8) as usize
+    // Sixteen bytes at a time (one vector compare yields every byte to
+    // escape in the block), then eight: text rarely needs escaping, so most
+    // of it is copied in long runs.
+    for (k, block) in bytes.chunks_exact(16).enumerate() {
+        let Ok(block) = <&[u8; 16]>::try_from(block) else {
+            break;
         };
-        out.push_text(&s[start..j]);
-        push_escape(out, bytes[j]);
-        i = j + 1;
-        start = i;
+        let v = V::load(block);
+        let mut m = v.within(0, 0x1f).or(v.eq(b'"')).or(v.eq(b'\\')).mask();
+        while m != 0 {
+            let j = k * 16 + m.trailing_zeros() as usize;
+            out.push_text(&s[start..j]);
+            push_escape(out, bytes[j]);
+            start = j + 1;
+            m &= m - 1;
+        }
+        i += 16;
     }
     while i + 8 <= bytes.len() {
         let mask = special_bytes(word_at(bytes, i));
