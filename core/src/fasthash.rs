@@ -18,12 +18,26 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
+/// Up to eight bytes as a word (shorter input zero-extended). Fixed-size
+/// loads: a variable-length copy became a `memcpy` call per word, which
+/// dominated hashing the short strings of metric keys and attribute values.
 #[inline]
 fn word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
-    w[..n].copy_from_slice(&b[..n]);
-    u64::from_le_bytes(w)
+    if let Some(w) = b.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
+    }
+    if let Some(w) = b.first_chunk::<4>() {
+        // 4..=7 bytes: the first four and the last four (overlapping).
+        let lo = u32::from_le_bytes(*w) as u64;
+        let hi = b
+            .last_chunk::<4>()
+            .map_or(0, |w| u32::from_le_bytes(*w) as u64);
+        return lo | (hi << ((b.len() - 4) * 8));
+    }
+    // 0..=3 bytes.
+    b.iter()
+        .enumerate()
+        .fold(0, |w, (i, &x)| w | ((x as u64) << (i * 8)))
 }
 
 /// Hash of `bytes` under `seed`. Two independent lanes of 16 bytes per
@@ -108,6 +122,17 @@ impl Hasher for FastHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_the_bytes_zero_extended() {
+        let bytes: Vec<u8> = (1..=9).collect();
+        for n in 0..=9 {
+            let mut w = [0u8; 8];
+            let k = n.min(8);
+            w[..k].copy_from_slice(&bytes[..k]);
+            assert_eq!(word(&bytes[..n]), u64::from_le_bytes(w), "{n} bytes");
+        }
+    }
 
     #[test]
     fn lengths_seeds_and_every_byte_position_change_the_hash() {

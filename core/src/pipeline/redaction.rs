@@ -109,10 +109,14 @@ impl Cache {
         }
     }
 
-    /// The cached result for `s`: `Some(None)` when it needed no redaction.
-    fn get(&self, key: u64, s: &Str) -> Option<Option<Str>> {
+    /// The cached result for `s`: the redacted text, or the cached input
+    /// when it needed no redaction. Either way one shared allocation per
+    /// distinct text, so later stages can recognise a text by its address
+    /// (the content JSON memoises its escaping that way).
+    fn get(&self, key: u64, s: &Str) -> Option<Str> {
         let e = self.map.get(&key)?;
-        (Arc::ptr_eq(&e.input, s) || e.input.as_bytes() == s.as_bytes()).then(|| e.output.clone())
+        (Arc::ptr_eq(&e.input, s) || e.input.as_bytes() == s.as_bytes())
+            .then(|| e.output.as_ref().unwrap_or(&e.input).clone())
     }
 
     fn insert(&mut self, key: u64, entry: Entry) {
@@ -163,9 +167,7 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
     }
     let key = crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes());
     if let Some(hit) = cx.cache.get(key, s) {
-        if let Some(o) = hit {
-            *s = o;
-        }
+        *s = hit;
         return;
     }
     let out: Option<Str> = match cx.r.redact_text(s) {
@@ -372,6 +374,25 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_clean_text_comes_back_as_one_allocation() {
+        let r = Redactor::new(Default::default()).unwrap();
+        let mut cache = Cache::new();
+        let first: Str = "plain words ".repeat(40).into();
+        let mut a = first.clone();
+        let mut b: Str = first.to_string().into();
+        for s in [&mut a, &mut b] {
+            text(
+                &mut Ctx {
+                    r: &r,
+                    cache: &mut cache,
+                },
+                s,
+            );
+        }
+        assert!(Arc::ptr_eq(&a, &first) && Arc::ptr_eq(&b, &first));
+    }
+
+    #[test]
     fn a_hash_collision_is_rescanned_not_served() {
         let r = Redactor::new(Default::default()).unwrap();
         let mut cache = Cache::new();
@@ -387,7 +408,7 @@ mod tests {
             },
         );
         assert!(cache.get(key, &clean).is_none());
-        assert_eq!(cache.get(key, &pii), Some(Some("[REDACTED]".into())));
+        assert_eq!(cache.get(key, &pii), Some("[REDACTED]".into()));
         // The same bytes in another allocation are a hit.
         let copy: Str = pii.to_string().into();
         assert!(cache.get(key, &copy).is_some());

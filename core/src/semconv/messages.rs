@@ -185,6 +185,13 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Message text: long texts seen before are not escaped again.
+    fn opt_text(&mut self, key: &str, v: Option<&Str>) {
+        if let Some(v) = v {
+            super::escape_memo::push_text_json(self.key(key), v);
+        }
+    }
+
     /// A JSON object or array given as text is embedded as is when it
     /// parses (tool arguments are "an object when parseable"), else as a
     /// string.
@@ -204,8 +211,8 @@ impl<'a> Obj<'a> {
     }
 }
 
-fn content_of(s: &Str, content: bool) -> Option<&str> {
-    content.then_some(s.as_ref())
+fn content_of(s: &Str, content: bool) -> Option<&Str> {
+    content.then_some(s)
 }
 
 fn push_part(out: &mut String, p: &Part, content: bool) {
@@ -224,7 +231,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
     match p {
         Part::Text { content: t } => {
             o.str("type", "text");
-            o.opt_str("content", content_of(t, content));
+            o.opt_text("content", content_of(t, content));
         }
         Part::ToolCall {
             id,
@@ -247,7 +254,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
         }
         Part::Reasoning { content: t } => {
             o.str("type", "reasoning");
-            o.opt_str("content", content_of(t, content));
+            o.opt_text("content", content_of(t, content));
         }
         Part::Uri {
             modality,
@@ -257,7 +264,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
             o.str("type", "uri");
             o.str("modality", modality);
             o.opt_str("mime_type", mime_type.as_deref());
-            o.opt_str("uri", content_of(uri, content));
+            o.opt_text("uri", content_of(uri, content));
         }
         Part::Blob {
             modality,
@@ -267,7 +274,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
             o.str("type", "blob");
             o.str("modality", modality);
             o.opt_str("mime_type", mime_type.as_deref());
-            o.opt_str("content", content_of(data, content));
+            o.opt_text("content", content_of(data, content));
         }
         Part::Other { .. } => {}
     }
