@@ -40,20 +40,25 @@ fn word(b: &[u8]) -> u64 {
         .fold(0, |w, (i, &x)| w | ((x as u64) << (i * 8)))
 }
 
-/// Hash of `bytes` under `seed`. Two independent lanes of 16 bytes per
-/// step keep both multipliers busy on long texts.
+/// Hash of `bytes` under `seed`. Four independent lanes of 16 bytes per
+/// step keep the multipliers busy on long texts (the redaction cache hashes
+/// every prompt message).
 pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let mut a = seed ^ fold_mul(bytes.len() as u64 ^ K0, seed ^ K1);
     let mut b = seed.rotate_left(23) ^ K2;
-    let mut chunks = bytes.chunks_exact(32);
-    for c in &mut chunks {
-        a = fold_mul(word(&c[..8]) ^ K0 ^ a, word(&c[8..16]) ^ K1 ^ seed);
-        b = fold_mul(word(&c[16..24]) ^ K2 ^ b, word(&c[24..32]) ^ K0 ^ seed);
+    let mut c = seed.rotate_left(41) ^ K1;
+    let mut d = seed.rotate_left(7) ^ K0;
+    let mut chunks = bytes.chunks_exact(64);
+    for x in &mut chunks {
+        a = fold_mul(word(&x[..8]) ^ K0 ^ a, word(&x[8..16]) ^ K1 ^ seed);
+        b = fold_mul(word(&x[16..24]) ^ K2 ^ b, word(&x[24..32]) ^ K0 ^ seed);
+        c = fold_mul(word(&x[32..40]) ^ K1 ^ c, word(&x[40..48]) ^ K2 ^ seed);
+        d = fold_mul(word(&x[48..56]) ^ K0 ^ d, word(&x[56..64]) ^ K1 ^ seed);
     }
-    let mut h = a ^ b.rotate_left(29);
-    for c in chunks.remainder().chunks(16) {
-        let (x, y) = c.split_at(c.len().min(8));
-        h = fold_mul(word(x) ^ K0 ^ h, word(y) ^ K1 ^ seed);
+    let mut h = a ^ b.rotate_left(29) ^ c.rotate_left(17) ^ d.rotate_left(43);
+    for x in chunks.remainder().chunks(16) {
+        let (lo, hi) = x.split_at(x.len().min(8));
+        h = fold_mul(word(lo) ^ K0 ^ h, word(hi) ^ K1 ^ seed);
     }
     fold_mul(h ^ K2, seed ^ K0)
 }
