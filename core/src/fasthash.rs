@@ -18,28 +18,47 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
+/// Up to eight bytes as a word (shorter input zero-extended). Fixed-size
+/// loads: a variable-length copy became a `memcpy` call per word, which
+/// dominated hashing the short strings of metric keys and attribute values.
 #[inline]
 fn word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
-    w[..n].copy_from_slice(&b[..n]);
-    u64::from_le_bytes(w)
+    if let Some(w) = b.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
+    }
+    if let Some(w) = b.first_chunk::<4>() {
+        // 4..=7 bytes: the first four and the last four (overlapping).
+        let lo = u32::from_le_bytes(*w) as u64;
+        let hi = b
+            .last_chunk::<4>()
+            .map_or(0, |w| u32::from_le_bytes(*w) as u64);
+        return lo | (hi << ((b.len() - 4) * 8));
+    }
+    // 0..=3 bytes.
+    b.iter()
+        .enumerate()
+        .fold(0, |w, (i, &x)| w | ((x as u64) << (i * 8)))
 }
 
-/// Hash of `bytes` under `seed`. Two independent lanes of 16 bytes per
-/// step keep both multipliers busy on long texts.
+/// Hash of `bytes` under `seed`. Four independent lanes of 16 bytes per
+/// step keep the multipliers busy on long texts (the redaction cache hashes
+/// every prompt message).
 pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let mut a = seed ^ fold_mul(bytes.len() as u64 ^ K0, seed ^ K1);
     let mut b = seed.rotate_left(23) ^ K2;
-    let mut chunks = bytes.chunks_exact(32);
-    for c in &mut chunks {
-        a = fold_mul(word(&c[..8]) ^ K0 ^ a, word(&c[8..16]) ^ K1 ^ seed);
-        b = fold_mul(word(&c[16..24]) ^ K2 ^ b, word(&c[24..32]) ^ K0 ^ seed);
+    let mut c = seed.rotate_left(41) ^ K1;
+    let mut d = seed.rotate_left(7) ^ K0;
+    let mut chunks = bytes.chunks_exact(64);
+    for x in &mut chunks {
+        a = fold_mul(word(&x[..8]) ^ K0 ^ a, word(&x[8..16]) ^ K1 ^ seed);
+        b = fold_mul(word(&x[16..24]) ^ K2 ^ b, word(&x[24..32]) ^ K0 ^ seed);
+        c = fold_mul(word(&x[32..40]) ^ K1 ^ c, word(&x[40..48]) ^ K2 ^ seed);
+        d = fold_mul(word(&x[48..56]) ^ K0 ^ d, word(&x[56..64]) ^ K1 ^ seed);
     }
-    let mut h = a ^ b.rotate_left(29);
-    for c in chunks.remainder().chunks(16) {
-        let (x, y) = c.split_at(c.len().min(8));
-        h = fold_mul(word(x) ^ K0 ^ h, word(y) ^ K1 ^ seed);
+    let mut h = a ^ b.rotate_left(29) ^ c.rotate_left(17) ^ d.rotate_left(43);
+    for x in chunks.remainder().chunks(16) {
+        let (lo, hi) = x.split_at(x.len().min(8));
+        h = fold_mul(word(lo) ^ K0 ^ h, word(hi) ^ K1 ^ seed);
     }
     fold_mul(h ^ K2, seed ^ K0)
 }
@@ -108,6 +127,17 @@ impl Hasher for FastHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_the_bytes_zero_extended() {
+        let bytes: Vec<u8> = (1..=9).collect();
+        for n in 0..=9 {
+            let mut w = [0u8; 8];
+            let k = n.min(8);
+            w[..k].copy_from_slice(&bytes[..k]);
+            assert_eq!(word(&bytes[..n]), u64::from_le_bytes(w), "{n} bytes");
+        }
+    }
 
     #[test]
     fn lengths_seeds_and_every_byte_position_change_the_hash() {

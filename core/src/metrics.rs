@@ -115,14 +115,49 @@ impl Hist {
 /// Cumulative aggregation of the GenAI client instruments. Bounded: at most
 /// `MAX_SERIES` attribute sets per instrument (beyond, points are counted in
 /// an overflow series, as OTel's cardinality limit does).
+///
+/// A call's instruments share one attribute set but for the token type and
+/// the error type, so series are grouped by that shared set: a record costs
+/// one hash lookup of its attributes instead of one per instrument.
 #[derive(Debug)]
 pub struct Aggregator {
     start_unix_nanos: u64,
-    tokens: HashMap<SeriesKey, Hist, FastState>,
-    duration: HashMap<SeriesKey, Hist, FastState>,
-    ttfc: HashMap<SeriesKey, Hist, FastState>,
-    cost: HashMap<SeriesKey, f64, FastState>,
+    /// Shared attribute sets (`token_type` empty, no `error_type`) → index
+    /// into `groups`.
+    ids: HashMap<SeriesKey, usize, FastState>,
+    groups: Vec<Group>,
+    /// Series per instrument (`TOKENS`, `DURATION`, `TTFC`, `COST_SUM`).
+    counts: [usize; 4],
     dirty: bool,
+}
+
+const TOKENS: usize = 0;
+const DURATION: usize = 1;
+const TTFC: usize = 2;
+const COST_SUM: usize = 3;
+
+/// The series of one shared attribute set.
+#[derive(Debug)]
+struct Group {
+    key: SeriesKey,
+    /// `gen_ai.token.type` input, output.
+    tokens: [Option<Hist>; 2],
+    /// By `error.type`.
+    duration: Vec<(Option<Str>, Hist)>,
+    ttfc: Option<Hist>,
+    cost: Option<f64>,
+}
+
+impl Group {
+    fn new(key: SeriesKey) -> Self {
+        Group {
+            key,
+            tokens: [None, None],
+            duration: Vec::new(),
+            ttfc: None,
+            cost: None,
+        }
+    }
 }
 
 pub const MAX_SERIES: usize = 2000;
@@ -140,21 +175,8 @@ fn overflow_key() -> SeriesKey {
     }
 }
 
-fn slot<T>(
-    map: &mut HashMap<SeriesKey, T, FastState>,
-    key: SeriesKey,
-    new: impl Fn() -> T,
-) -> &mut T {
-    let key = if map.len() >= MAX_SERIES && !map.contains_key(&key) {
-        SeriesKey {
-            token_type: key.token_type,
-            ..overflow_key()
-        }
-    } else {
-        key
-    };
-    map.entry(key).or_insert_with(new)
-}
+/// The per-instrument view the export is built from.
+type Series<T> = HashMap<SeriesKey, T, FastState>;
 
 impl Default for Aggregator {
     fn default() -> Self {
@@ -166,10 +188,9 @@ impl Aggregator {
     pub fn new() -> Self {
         Aggregator {
             start_unix_nanos: crate::model::now_unix_nanos(),
-            tokens: HashMap::default(),
-            duration: HashMap::default(),
-            ttfc: HashMap::default(),
-            cost: HashMap::default(),
+            ids: HashMap::default(),
+            groups: Vec::new(),
+            counts: [0; 4],
             dirty: false,
         }
     }
@@ -181,6 +202,59 @@ impl Aggregator {
     /// Forces the next `export` (after one that did not get through).
     pub fn mark_dirty(&mut self) {
         self.dirty = true;
+    }
+
+    /// The group of the overflow series (created on first use; its series
+    /// count toward their instruments like any other).
+    fn overflow_group(&mut self) -> usize {
+        let key = overflow_key();
+        if let Some(&i) = self.ids.get(&key) {
+            return i;
+        }
+        self.groups.push(Group::new(key.clone()));
+        self.ids.insert(key, self.groups.len() - 1);
+        self.groups.len() - 1
+    }
+
+    /// The series of instrument `inst` in group `g` (picked by `get`), or the
+    /// overflow group's when it is new and the instrument is full.
+    fn slot<T>(
+        &mut self,
+        g: usize,
+        inst: usize,
+        get: impl Fn(&mut Group) -> &mut Option<T>,
+        new: impl FnOnce() -> T,
+    ) -> &mut T {
+        let g = if get(&mut self.groups[g]).is_none() && self.counts[inst] >= MAX_SERIES {
+            self.overflow_group()
+        } else {
+            g
+        };
+        let slot = get(&mut self.groups[g]);
+        if slot.is_none() {
+            self.counts[inst] += 1;
+        }
+        slot.get_or_insert_with(new)
+    }
+
+    /// The duration series of group `g` for `error`, as [`slot`](Self::slot).
+    fn duration_slot(&mut self, g: usize, error: Option<Str>) -> &mut Hist {
+        let known = self.groups[g].duration.iter().any(|(e, _)| *e == error);
+        let (g, error) = if !known && self.counts[DURATION] >= MAX_SERIES {
+            (self.overflow_group(), None)
+        } else {
+            (g, error)
+        };
+        let series = &mut self.groups[g].duration;
+        let i = match series.iter().position(|(e, _)| *e == error) {
+            Some(i) => i,
+            None => {
+                self.counts[DURATION] += 1;
+                series.push((error, Hist::new(&SECONDS_BOUNDS)));
+                series.len() - 1
+            }
+        };
+        &mut series[i].1
     }
 
     /// Records the model call of `r` (after enrichment: cost is an attribute).
@@ -202,6 +276,10 @@ impl Aggregator {
             Some(Value::Str(s)) => Some(s.clone()),
             _ => None,
         };
+        let cost = match attr(keys::TOKENTRACE_COST_TOTAL_USD) {
+            Some(Value::Float(c)) if c.is_finite() && *c >= 0.0 => Some(*c),
+            _ => None,
+        };
         let base = SeriesKey {
             operation: call.operation.as_str(),
             provider: call.provider.clone(),
@@ -212,42 +290,89 @@ impl Aggregator {
             error_type: None,
             token_type: "",
         };
-        if let Some(i) = call.usage.input_tokens {
-            let k = SeriesKey {
-                token_type: "input",
-                ..base.clone()
-            };
-            slot(&mut self.tokens, k, || Hist::new(&TOKEN_BOUNDS)).record(i as f64);
+        let g = match self.ids.get(&base) {
+            Some(&g) => g,
+            None => {
+                // A new attribute set: every series it records is new. It gets
+                // a group only if some instrument still has room for it.
+                let room = |inst: usize| self.counts[inst] < MAX_SERIES;
+                let usage = call.usage.input_tokens.is_some() || call.usage.output_tokens.is_some();
+                if (usage && room(TOKENS))
+                    || room(DURATION)
+                    || (call.time_to_first_token_ns.is_some() && room(TTFC))
+                    || (cost.is_some() && room(COST_SUM))
+                {
+                    self.groups.push(Group::new(base.clone()));
+                    self.ids.insert(base, self.groups.len() - 1);
+                    self.groups.len() - 1
+                } else {
+                    self.overflow_group()
+                }
+            }
+        };
+        for (i, n) in [call.usage.input_tokens, call.usage.output_tokens]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(n) = n {
+                self.slot(g, TOKENS, |s| &mut s.tokens[i], || Hist::new(&TOKEN_BOUNDS))
+                    .record(n as f64);
+            }
         }
-        if let Some(o) = call.usage.output_tokens {
-            let k = SeriesKey {
-                token_type: "output",
-                ..base.clone()
-            };
-            slot(&mut self.tokens, k, || Hist::new(&TOKEN_BOUNDS)).record(o as f64);
-        }
-        let mut dkey = base.clone();
-        dkey.error_type = call.error.as_ref().map(|e| e.error_type.clone());
-        slot(&mut self.duration, dkey, || Hist::new(&SECONDS_BOUNDS))
+        let error = call.error.as_ref().map(|e| e.error_type.clone());
+        self.duration_slot(g, error)
             .record(r.duration_nanos() as f64 / 1e9);
         if let Some(t) = call.time_to_first_token_ns {
-            slot(&mut self.ttfc, base.clone(), || Hist::new(&SECONDS_BOUNDS))
+            self.slot(g, TTFC, |s| &mut s.ttfc, || Hist::new(&SECONDS_BOUNDS))
                 .record(t as f64 / 1e9);
         }
-        if let Some(Value::Float(c)) = attr(keys::TOKENTRACE_COST_TOTAL_USD)
-            && c.is_finite()
-            && *c >= 0.0
-        {
-            *slot(&mut self.cost, base, || 0.0) += c;
+        if let Some(c) = cost {
+            *self.slot(g, COST_SUM, |s| &mut s.cost, || 0.0) += c;
         }
         self.dirty = true;
+    }
+
+    /// The series of every instrument, keyed by their full attribute sets.
+    fn series(&self) -> [Series<Hist>; 3] {
+        let mut tokens = Series::default();
+        let mut duration = Series::default();
+        let mut ttfc = Series::default();
+        for g in &self.groups {
+            for (h, token_type) in g.tokens.iter().zip(["input", "output"]) {
+                if let Some(h) = h {
+                    let key = SeriesKey {
+                        token_type,
+                        ..g.key.clone()
+                    };
+                    tokens.insert(key, h.clone());
+                }
+            }
+            for (error, h) in &g.duration {
+                let key = SeriesKey {
+                    error_type: error.clone(),
+                    ..g.key.clone()
+                };
+                duration.insert(key, h.clone());
+            }
+            if let Some(h) = &g.ttfc {
+                ttfc.insert(g.key.clone(), h.clone());
+            }
+        }
+        [tokens, duration, ttfc]
+    }
+
+    fn cost_series(&self) -> Series<f64> {
+        self.groups
+            .iter()
+            .filter_map(|g| Some((g.key.clone(), g.cost?)))
+            .collect()
     }
 
     fn histogram(
         name: &str,
         unit: &str,
         desc: &str,
-        map: &HashMap<SeriesKey, Hist, FastState>,
+        map: &Series<Hist>,
         start: u64,
         now: u64,
     ) -> Option<Metric> {
@@ -299,12 +424,14 @@ impl Aggregator {
         self.dirty = false;
         let now = crate::model::now_unix_nanos();
         let start = self.start_unix_nanos;
+        let [tokens, duration, ttfc] = self.series();
+        let cost = self.cost_series();
         let mut metrics = Vec::new();
         metrics.extend(Self::histogram(
             TOKEN_USAGE,
             "{token}",
             "Number of input and output tokens used",
-            &self.tokens,
+            &tokens,
             start,
             now,
         ));
@@ -312,7 +439,7 @@ impl Aggregator {
             OPERATION_DURATION,
             "s",
             "GenAI operation duration",
-            &self.duration,
+            &duration,
             start,
             now,
         ));
@@ -320,12 +447,12 @@ impl Aggregator {
             TIME_TO_FIRST_CHUNK,
             "s",
             "Time to receive the first chunk of a streamed response",
-            &self.ttfc,
+            &ttfc,
             start,
             now,
         ));
-        if !self.cost.is_empty() {
-            let mut keys: Vec<&SeriesKey> = self.cost.keys().collect();
+        if !cost.is_empty() {
+            let mut keys: Vec<&SeriesKey> = cost.keys().collect();
             keys.sort();
             let data_points = keys
                 .into_iter()
@@ -335,7 +462,7 @@ impl Aggregator {
                     time_unix_nano: now,
                     exemplars: Vec::new(),
                     flags: 0,
-                    value: Some(number_data_point::Value::AsDouble(self.cost[k])),
+                    value: Some(number_data_point::Value::AsDouble(cost[k])),
                 })
                 .collect();
             metrics.push(Metric {
@@ -452,7 +579,10 @@ mod tests {
         for i in 0..(MAX_SERIES + 500) {
             a.record(&call(&format!("m{i}"), 1, 1, 0.0, "f"));
         }
-        assert!(a.duration.len() <= MAX_SERIES + 1);
-        assert!(a.duration.contains_key(&overflow_key()));
+        let [tokens, duration, _] = a.series();
+        assert_eq!(duration.len(), MAX_SERIES + 1);
+        assert!(duration.contains_key(&overflow_key()));
+        assert_eq!(tokens.len(), MAX_SERIES + 2, "input and output overflow");
+        assert!(a.groups.len() <= MAX_SERIES + 1);
     }
 }

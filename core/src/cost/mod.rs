@@ -13,6 +13,7 @@
 
 mod error;
 mod estimate;
+mod memo;
 mod price;
 mod resolve;
 mod table;
@@ -23,6 +24,8 @@ pub use error::CostError;
 pub use estimate::{estimate_tokens, estimate_usage};
 pub use price::{Cost, LongContext, ModelPrice, PriceMode, Rates};
 pub use table::{PriceTable, Resolved};
+
+pub(crate) use memo::PriceMemo;
 
 use crate::model::{LlmCall, Usage};
 

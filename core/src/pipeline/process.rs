@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::stats::Counters;
 use crate::config::Config;
-use crate::cost::{self, CallCost, PriceTable};
+use crate::cost::{self, CallCost, PriceMemo, PriceTable};
 use crate::export::ExportBatch;
 use crate::export::encode::{Encoders, Encodings};
 use crate::limits;
@@ -25,6 +25,7 @@ pub(crate) struct Processor {
     limits: crate::config::Limits,
     signals: crate::signals::SignalConfig,
     prices: std::borrow::Cow<'static, PriceTable>,
+    price_memo: std::cell::RefCell<PriceMemo>,
     redactor: Option<std::sync::Arc<crate::redact::Redactor>>,
     redact_cache: std::cell::RefCell<super::redaction::Cache>,
     encoders: std::cell::RefCell<Encoders>,
@@ -63,6 +64,7 @@ impl Processor {
                 Some(o) => std::borrow::Cow::Owned(PriceTable::builtin().with_overrides(&o.0)),
                 None => std::borrow::Cow::Borrowed(PriceTable::builtin()),
             },
+            price_memo: std::cell::RefCell::new(PriceMemo::default()),
             max_batch_bytes: config.batch.max_batch_bytes,
         }
     }
@@ -81,7 +83,8 @@ impl Processor {
         {
             call.usage = u;
         }
-        match self.prices.price_call(call) {
+        let priced = self.price_memo.borrow_mut().price_call(&self.prices, call);
+        match priced {
             CallCost::Priced(c) => {
                 r.attributes
                     .push(KeyValue::new(keys::TOKENTRACE_COST_INPUT_USD, c.input_usd));

@@ -30,6 +30,40 @@ pub(crate) struct Cache {
     map: HashMap<u64, Entry, BuildHasherDefault<PreHashed>>,
     order: VecDeque<u64>,
     bytes: usize,
+    clean: CleanShort,
+}
+
+/// Short values (model and provider names, user and session ids, feature
+/// names) found clean under their key: most repeat from call to call, and
+/// scanning them (key deny-list, then every detector) cost more than the
+/// long, cached texts. Only clean results are kept, so the redaction
+/// counters are what scanning every value would give. Keyed by a seeded
+/// hash of key and value; a hit is served only when both are equal.
+struct CleanShort {
+    map: HashMap<u64, (Str, Str), BuildHasherDefault<PreHashed>>,
+}
+
+/// Distinct clean short values remembered; beyond, the set starts over.
+const CLEAN_MAX_ENTRIES: usize = 4096;
+
+impl CleanShort {
+    fn key(seed: u64, key: &str, value: &str) -> u64 {
+        let k = crate::fasthash::hash_bytes(seed, key.as_bytes());
+        crate::fasthash::hash_bytes(seed ^ k, value.as_bytes())
+    }
+
+    fn contains(&self, h: u64, key: &str, value: &Str) -> bool {
+        self.map.get(&h).is_some_and(|(k, v)| {
+            k.as_ref() == key && (Arc::ptr_eq(v, value) || v.as_bytes() == value.as_bytes())
+        })
+    }
+
+    fn insert(&mut self, h: u64, key: Str, value: Str) {
+        if self.map.len() >= CLEAN_MAX_ENTRIES {
+            self.map.clear();
+        }
+        self.map.insert(h, (key, value));
+    }
 }
 
 struct Entry {
@@ -69,13 +103,20 @@ impl Cache {
             map: HashMap::default(),
             order: VecDeque::new(),
             bytes: 0,
+            clean: CleanShort {
+                map: HashMap::default(),
+            },
         }
     }
 
-    /// The cached result for `s`: `Some(None)` when it needed no redaction.
-    fn get(&self, key: u64, s: &Str) -> Option<Option<Str>> {
+    /// The cached result for `s`: the redacted text, or the cached input
+    /// when it needed no redaction. Either way one shared allocation per
+    /// distinct text, so later stages can recognise a text by its address
+    /// (the content JSON memoises its escaping that way).
+    fn get(&self, key: u64, s: &Str) -> Option<Str> {
         let e = self.map.get(&key)?;
-        (Arc::ptr_eq(&e.input, s) || e.input.as_bytes() == s.as_bytes()).then(|| e.output.clone())
+        (Arc::ptr_eq(&e.input, s) || e.input.as_bytes() == s.as_bytes())
+            .then(|| e.output.as_ref().unwrap_or(&e.input).clone())
     }
 
     fn insert(&mut self, key: u64, entry: Entry) {
@@ -108,18 +149,25 @@ struct Ctx<'a> {
     cache: &'a mut Cache,
 }
 
+/// The key under which short texts without a key of their own (messages,
+/// error and status texts) are remembered clean: no attribute has it.
+const NO_KEY: &str = "";
+
 fn text(cx: &mut Ctx<'_>, s: &mut Str) {
     if s.len() < CACHE_MIN_LEN {
-        if let Cow::Owned(o) = cx.r.redact_text(s) {
-            *s = o.into();
+        let h = CleanShort::key(cx.cache.seed, NO_KEY, s);
+        if cx.cache.clean.contains(h, NO_KEY, s) {
+            return;
+        }
+        match cx.r.redact_text(s) {
+            Cow::Owned(o) => *s = o.into(),
+            Cow::Borrowed(_) => cx.cache.clean.insert(h, NO_KEY.into(), s.clone()),
         }
         return;
     }
     let key = crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes());
     if let Some(hit) = cx.cache.get(key, s) {
-        if let Some(o) = hit {
-            *s = o;
-        }
+        *s = hit;
         return;
     }
     let out: Option<Str> = match cx.r.redact_text(s) {
@@ -181,24 +229,37 @@ fn call(cx: &mut Ctx<'_>, c: &mut LlmCall, content: bool) {
 
 /// A masked value comes back borrowed from a constant, not from the input:
 /// replace whenever the result is not the input itself.
-fn keyed(r: &Redactor, key: &str, s: &mut Str) {
-    let replacement = match r.redact_value_for_key(key, s) {
+fn keyed(cx: &mut Ctx<'_>, key: &Str, s: &mut Str) {
+    // Long values are rare in attributes and mostly unique: scanned directly.
+    let short = s.len() < CACHE_MIN_LEN && !key.is_empty();
+    let h = if short {
+        let h = CleanShort::key(cx.cache.seed, key, s);
+        if cx.cache.clean.contains(h, key, s) {
+            return;
+        }
+        Some(h)
+    } else {
+        None
+    };
+    let replacement = match cx.r.redact_value_for_key(key, s) {
         Cow::Owned(o) => Some(o),
         Cow::Borrowed(b) if !std::ptr::eq(b, &**s) => Some(b.to_string()),
         Cow::Borrowed(_) => None,
     };
-    if let Some(o) = replacement {
-        *s = o.into();
+    match (replacement, h) {
+        (Some(o), _) => *s = o.into(),
+        (None, Some(h)) => cx.cache.clean.insert(h, key.clone(), s.clone()),
+        (None, None) => {}
     }
 }
 
-fn attributes(r: &Redactor, attrs: &mut [KeyValue]) {
+fn attributes(cx: &mut Ctx<'_>, attrs: &mut [KeyValue]) {
     for kv in attrs.iter_mut() {
         match &mut kv.value {
-            Value::Str(s) | Value::Json(s) => keyed(r, &kv.key, s),
+            Value::Str(s) | Value::Json(s) => keyed(cx, &kv.key, s),
             Value::StrArray(items) => {
                 for s in items.iter_mut() {
-                    keyed(r, &kv.key, s);
+                    keyed(cx, &kv.key, s);
                 }
             }
             _ => {}
@@ -213,9 +274,9 @@ pub(crate) fn apply(r: &Redactor, cache: &mut Cache, rec: &mut SpanRecord, conte
     if let Some(c) = rec.llm.as_deref_mut() {
         call(&mut cx, c, content);
     }
-    attributes(r, &mut rec.attributes);
+    attributes(&mut cx, &mut rec.attributes);
     for e in rec.events.iter_mut() {
-        attributes(r, &mut e.attributes);
+        attributes(&mut cx, &mut e.attributes);
     }
     opt_text(&mut cx, &mut rec.status.message);
 }
@@ -267,6 +328,71 @@ mod tests {
     }
 
     #[test]
+    fn short_values_are_redacted_every_time_and_clean_ones_remembered() {
+        let r = Redactor::new(Default::default()).unwrap();
+        let mut cache = Cache::new();
+        for _ in 0..3 {
+            let mut rec = SpanRecord::new("s");
+            rec.attributes = vec![
+                KeyValue::new("user.email", "jane@example.com"),
+                KeyValue::new("openai_api_key", "sk-not-a-real-key"),
+                KeyValue::new("feature.name", "checkout"),
+                KeyValue::new("session.id", "jane@example.com"),
+            ];
+            rec.status.message = Some("call jane@example.com".into());
+            apply(&r, &mut cache, &mut rec, true);
+            let v: Vec<String> = rec
+                .attributes
+                .iter()
+                .map(|kv| match &kv.value {
+                    Value::Str(s) => s.to_string(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(v[0], "[REDACTED:EMAIL]");
+            assert_ne!(v[1], "sk-not-a-real-key");
+            assert_eq!(v[2], "checkout");
+            assert_eq!(v[3], "[REDACTED:EMAIL]");
+            assert_eq!(rec.status.message.as_deref(), Some("call [REDACTED:EMAIL]"));
+        }
+        let st = r.stats();
+        assert_eq!(st.email, 9, "redacted values are counted on every span");
+        assert_eq!(st.masked_values, 3);
+        // Only the clean value is remembered, under its own key.
+        assert_eq!(cache.clean.map.len(), 1);
+        let key: Str = "other.key".into();
+        let mut s: Str = "checkout".into();
+        keyed(
+            &mut Ctx {
+                r: &r,
+                cache: &mut cache,
+            },
+            &key,
+            &mut s,
+        );
+        assert_eq!(cache.clean.map.len(), 2);
+    }
+
+    #[test]
+    fn a_repeated_clean_text_comes_back_as_one_allocation() {
+        let r = Redactor::new(Default::default()).unwrap();
+        let mut cache = Cache::new();
+        let first: Str = "plain words ".repeat(40).into();
+        let mut a = first.clone();
+        let mut b: Str = first.to_string().into();
+        for s in [&mut a, &mut b] {
+            text(
+                &mut Ctx {
+                    r: &r,
+                    cache: &mut cache,
+                },
+                s,
+            );
+        }
+        assert!(Arc::ptr_eq(&a, &first) && Arc::ptr_eq(&b, &first));
+    }
+
+    #[test]
     fn a_hash_collision_is_rescanned_not_served() {
         let r = Redactor::new(Default::default()).unwrap();
         let mut cache = Cache::new();
@@ -282,7 +408,7 @@ mod tests {
             },
         );
         assert!(cache.get(key, &clean).is_none());
-        assert_eq!(cache.get(key, &pii), Some(Some("[REDACTED]".into())));
+        assert_eq!(cache.get(key, &pii), Some("[REDACTED]".into()));
         // The same bytes in another allocation are a hit.
         let copy: Str = pii.to_string().into();
         assert!(cache.get(key, &copy).is_some());

@@ -40,7 +40,7 @@ mod kv;
 mod numeric;
 mod phone;
 mod rules;
-mod scan;
+pub(crate) mod scan;
 mod secrets;
 mod stats;
 mod truncate;

@@ -33,7 +33,7 @@ pub(crate) struct V(
 #[cfg(target_arch = "x86_64")]
 impl V {
     #[inline(always)]
-    fn load(bytes: &[u8; 16]) -> V {
+    pub(crate) fn load(bytes: &[u8; 16]) -> V {
         use std::arch::x86_64::_mm_loadu_si128;
         // SAFETY: the pointer comes from a 16-byte array; loadu has no alignment requirement.
         V(unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) })
@@ -74,7 +74,7 @@ impl V {
     }
     /// Bit `j` set when lane `j` is all ones.
     #[inline(always)]
-    fn mask(self) -> u32 {
+    pub(crate) fn mask(self) -> u32 {
         // SAFETY: SSE2 is part of the x86-64 baseline.
         (unsafe { std::arch::x86_64::_mm_movemask_epi8(self.0) }) as u32
     }
@@ -83,7 +83,7 @@ impl V {
 #[cfg(not(target_arch = "x86_64"))]
 impl V {
     #[inline(always)]
-    fn load(bytes: &[u8; 16]) -> V {
+    pub(crate) fn load(bytes: &[u8; 16]) -> V {
         V(*bytes)
     }
     #[inline(always)]
@@ -119,7 +119,7 @@ impl V {
         V(r)
     }
     #[inline(always)]
-    fn mask(self) -> u32 {
+    pub(crate) fn mask(self) -> u32 {
         self.0
             .iter()
             .enumerate()

@@ -12,6 +12,7 @@
 use serde_json::value::RawValue;
 
 use crate::model::{Message, Part, Str, ToolDefinition};
+use crate::redact::scan::V;
 
 /// Bytes added per part / message for keys and punctuation (pre-sizing).
 const PART_OVERHEAD: usize = 48;
@@ -64,26 +65,23 @@ pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
     // `start..` is the pending run of bytes that need no escaping.
     let mut start = 0;
     let mut i = 0;
-    // Sixteen, then eight bytes at a time: text rarely needs escaping, so
-    // most words are skipped with a few integer operations and copied in
-    // long runs.
-    while i + 16 <= bytes.len() {
-        let lo = special_bytes(word_at(bytes, i));
-        let hi = special_bytes(word_at(bytes, i + 8));
-        if lo | hi == 0 {
-            i += 16;
-            continue;
-        }
-        // The lowest flagged byte is always a real match (see `special_bytes`).
-        let j = if lo != 0 {
-            i + (lo.trailing_zeros() / 8) as usize
-        } else {
-            i + 8 + (hi.trailing_zeros() / 8) as usize
+    // Sixteen bytes at a time (one vector compare yields every byte to
+    // escape in the block), then eight: text rarely needs escaping, so most
+    // of it is copied in long runs.
+    for (k, block) in bytes.chunks_exact(16).enumerate() {
+        let Ok(block) = <&[u8; 16]>::try_from(block) else {
+            break;
         };
-        out.push_text(&s[start..j]);
-        push_escape(out, bytes[j]);
-        i = j + 1;
-        start = i;
+        let v = V::load(block);
+        let mut m = v.within(0, 0x1f).or(v.eq(b'"')).or(v.eq(b'\\')).mask();
+        while m != 0 {
+            let j = k * 16 + m.trailing_zeros() as usize;
+            out.push_text(&s[start..j]);
+            push_escape(out, bytes[j]);
+            start = j + 1;
+            m &= m - 1;
+        }
+        i += 16;
     }
     while i + 8 <= bytes.len() {
         let mask = special_bytes(word_at(bytes, i));
@@ -187,6 +185,13 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Message text: long texts seen before are not escaped again.
+    fn opt_text(&mut self, key: &str, v: Option<&Str>) {
+        if let Some(v) = v {
+            super::escape_memo::push_text_json(self.key(key), v);
+        }
+    }
+
     /// A JSON object or array given as text is embedded as is when it
     /// parses (tool arguments are "an object when parseable"), else as a
     /// string.
@@ -206,8 +211,8 @@ impl<'a> Obj<'a> {
     }
 }
 
-fn content_of(s: &Str, content: bool) -> Option<&str> {
-    content.then_some(s.as_ref())
+fn content_of(s: &Str, content: bool) -> Option<&Str> {
+    content.then_some(s)
 }
 
 fn push_part(out: &mut String, p: &Part, content: bool) {
@@ -226,7 +231,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
     match p {
         Part::Text { content: t } => {
             o.str("type", "text");
-            o.opt_str("content", content_of(t, content));
+            o.opt_text("content", content_of(t, content));
         }
         Part::ToolCall {
             id,
@@ -249,7 +254,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
         }
         Part::Reasoning { content: t } => {
             o.str("type", "reasoning");
-            o.opt_str("content", content_of(t, content));
+            o.opt_text("content", content_of(t, content));
         }
         Part::Uri {
             modality,
@@ -259,7 +264,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
             o.str("type", "uri");
             o.str("modality", modality);
             o.opt_str("mime_type", mime_type.as_deref());
-            o.opt_str("uri", content_of(uri, content));
+            o.opt_text("uri", content_of(uri, content));
         }
         Part::Blob {
             modality,
@@ -269,7 +274,7 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
             o.str("type", "blob");
             o.str("modality", modality);
             o.opt_str("mime_type", mime_type.as_deref());
-            o.opt_str("content", content_of(data, content));
+            o.opt_text("content", content_of(data, content));
         }
         Part::Other { .. } => {}
     }

@@ -3,6 +3,7 @@
 //! OTLP-JSON encoders (`export::encode`) and the `opentelemetry_proto`
 //! struct builder ([`to_proto_span`]) all run this same code.
 
+mod escape_memo;
 pub mod gen_ai;
 pub mod keys;
 pub mod messages;
