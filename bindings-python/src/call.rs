@@ -227,9 +227,12 @@ fn server(request: &Bound<'_, PyAny>) -> (Option<Str>, Option<u16>) {
         .ok()
         .and_then(|h| h.cast_into::<PyString>().ok())
         .map(|h| text(&h));
+    // The default port reads as None: checked first, since a failed
+    // extraction builds a Python exception on every call.
     let port = match r
         .getattr(intern!(py, "port"))
         .ok()
+        .filter(|p| !p.is_none())
         .and_then(|p| p.extract::<u16>().ok())
     {
         Some(p) => Some(p),
