@@ -324,58 +324,30 @@ fn unreachable_collector_fails_fast() {
 #[test]
 fn bad_arguments_are_usage_errors() {
     let dir = write_store("replay-args");
-    let out = run(
-        &dir,
-        &[
-            "replay",
-            "--endpoint",
-            "http://127.0.0.1:1",
-            "--header",
-            "novalue",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("expected name=value"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(
-        &dir,
-        &[
-            "replay",
-            "--endpoint",
-            "http://127.0.0.1:1",
-            "--protocol",
-            "smoke-signals",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("http/protobuf"), "{}", stderr(&out));
-    // Endpoint and header values are checked by core, as the SDK checks its own.
-    let out = run(&dir, &["replay", "--endpoint", "localhost:4318"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("invalid --endpoint \"localhost:4318\": unsupported scheme"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(
-        &dir,
-        &[
-            "replay",
-            "--endpoint",
-            "http://127.0.0.1:1",
-            "--header",
-            "bad name=v",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("invalid --header \"bad name=v\""),
-        "{}",
-        stderr(&out)
-    );
+    // (extra arguments, what stderr must say); endpoint and header values are checked by
+    // core, as the SDK checks its own.
+    let cases: [(&[&str], &str); 4] = [
+        (&["--header", "novalue"], "expected name=value"),
+        (&["--protocol", "smoke-signals"], "http/protobuf"),
+        (
+            &["--endpoint", "localhost:4318"],
+            "invalid --endpoint \"localhost:4318\": unsupported scheme",
+        ),
+        (
+            &["--header", "bad name=v"],
+            "invalid --header \"bad name=v\"",
+        ),
+    ];
+    for (extra, says) in cases {
+        let mut args = vec!["replay"];
+        if !extra.contains(&"--endpoint") {
+            args.extend(["--endpoint", "http://127.0.0.1:1"]);
+        }
+        args.extend(extra);
+        let out = run(&dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
 }
 
 #[test]
