@@ -1,7 +1,7 @@
 """One variant, one mode, one process; prints one JSON line with the result.
 
 Interleaved modes (sync, stream, async): rounds of three blocks of N calls,
-plain-traced-plain, for a time budget, so drift and machine noise hit both arms
+plain-traced-plain, each block right after an on/off switch, for a time budget, so drift and machine noise hit both arms
 alike; the two plain blocks of a round also give an A/A difference (the noise
 floor). Per block: wall time (perf_counter_ns) and
 this thread's CPU time (thread_time_ns, which leaves out time the thread was
@@ -124,6 +124,12 @@ def interleaved(sdk: Sdk, block: Block, calls: int, budget_s: float, warmup: int
     rounds: list[tuple[int, int, int, int, int, int]] = []  # (wall, cpu) of plain, traced, plain
     deadline = time.monotonic() + budget_s
     while len(rounds) < 8 or time.monotonic() < deadline:
+        # Every block follows a switch: the first plain block too (on, then
+        # off again). A switch replaces class attributes, which costs the
+        # next block the interpreter's invalidated caches; without this the
+        # first plain block alone skipped that cost, and the A/A difference
+        # and the traced arm's measured overhead both carried half of it.
+        switch.set(True)
         switch.set(False)
         p1 = block(calls)
         switch.set(True)

@@ -30,7 +30,7 @@ RESP.read()
 def one_call() -> None:
     t = _runtime.tracer
     call = t.begin(_http.CHAT)  # what the method wrapper does first
-    call.request = REQ  # what the send hook does
+    call.sending(REQ)  # what the send hook does
     call.exchange(RESP)
     call.returned()  # what the method wrapper does when the method returns
 

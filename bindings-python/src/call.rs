@@ -22,11 +22,17 @@ use crate::tracer::{CallSpan, PyTracer, api_kind};
 
 /// The Python objects the native start and end need, installed once by
 /// `_http.py` when it is imported.
+///
+/// The context variables' `get` / `set` / `reset` are kept as bound methods:
+/// looking a method up builds a new bound-method object on every call.
 struct Hooks {
-    /// `_http.ACTIVE`: the call whose HTTP traffic is being captured.
-    active: Py<PyAny>,
-    /// `context.CURRENT`: tokentrace's current span.
-    current: Py<PyAny>,
+    /// `_http.ACTIVE.get` / `.set` / `.reset`: the call whose HTTP traffic
+    /// is being captured.
+    active_get: Py<PyAny>,
+    active_set: Py<PyAny>,
+    active_reset: Py<PyAny>,
+    /// `context.CURRENT.get`: tokentrace's current span.
+    current_get: Py<PyAny>,
     /// `sys.modules`: is OpenTelemetry imported at all?
     modules: Py<PyDict>,
     /// `context.otel_fallback_parent()`: the active OpenTelemetry span, or None.
@@ -42,27 +48,29 @@ static HOOKS: PyOnceLock<Hooks> = PyOnceLock::new();
 /// Called once by `_http.py` at import.
 #[pyfunction]
 pub fn install_call_hooks(
-    py: Python<'_>,
-    active: Py<PyAny>,
-    current: Py<PyAny>,
+    active: &Bound<'_, PyAny>,
+    current: &Bound<'_, PyAny>,
     modules: Py<PyDict>,
     otel_parent: Py<PyAny>,
     runtime: Py<PyAny>,
     finish_masked: Py<PyAny>,
-) {
+) -> PyResult<()> {
+    let py = active.py();
+    let method = |o: &Bound<'_, PyAny>, name: &str| o.getattr(name).map(Bound::unbind);
+    let hooks = Hooks {
+        active_get: method(active, "get")?,
+        active_set: method(active, "set")?,
+        active_reset: method(active, "reset")?,
+        current_get: method(current, "get")?,
+        modules,
+        otel_parent,
+        runtime,
+        finish_masked,
+    };
     // A second import (importlib.reload) keeps the first objects: calls in
     // flight hold tokens of the first ACTIVE.
-    let _ = HOOKS.set(
-        py,
-        Hooks {
-            active,
-            current,
-            modules,
-            otel_parent,
-            runtime,
-            finish_masked,
-        },
-    );
+    let _ = HOOKS.set(py, hooks);
+    Ok(())
 }
 
 fn now_ns() -> u64 {
@@ -91,8 +99,8 @@ pub struct PyCall {
     start: u64,
     /// The `ACTIVE.set` token, reset when the method returns or raises.
     token: Option<Py<PyAny>>,
-    /// The last request sent (retries resend), set by the `send` patch.
-    #[pyo3(get, set)]
+    /// The last request sent (retries resend), from the `send` patch.
+    #[pyo3(get)]
     request: Option<Py<PyAny>>,
     /// The last buffered response.
     #[pyo3(get)]
@@ -117,12 +125,11 @@ fn begin(slf: &Bound<'_, PyTracer>, api: u8) -> PyResult<Option<Py<PyCall>>> {
     let Some(h) = HOOKS.get(py) else {
         return Ok(None);
     };
-    let active = h.active.bind(py);
-    if !active.call_method0(intern!(py, "get"))?.is_none() {
+    if !h.active_get.bind(py).call0()?.is_none() {
         return Ok(None);
     }
     let t = slf.get();
-    let mut parent = h.current.bind(py).call_method0(intern!(py, "get"))?;
+    let mut parent = h.current_get.bind(py).call0()?;
     if parent.is_none()
         && h.modules
             .bind(py)
@@ -188,7 +195,7 @@ fn begin(slf: &Bound<'_, PyTracer>, api: u8) -> PyResult<Option<Py<PyCall>>> {
             recorded: false,
         },
     )?;
-    let token = active.call_method1(intern!(py, "set"), (&call,))?;
+    let token = h.active_set.bind(py).call1((&call,))?;
     call.borrow_mut().token = Some(token.unbind());
     Ok(Some(call.unbind()))
 }
@@ -252,7 +259,7 @@ impl PyCall {
         if let (Some(tok), Some(h)) = (self.token.take(), HOOKS.get(py)) {
             // A token from another context (not expected from the wrappers)
             // must not raise into the application.
-            let _ = h.active.bind(py).call_method1(intern!(py, "reset"), (tok,));
+            let _ = h.active_reset.bind(py).call1((tok,));
         }
     }
 }
@@ -346,6 +353,17 @@ impl PyCall {
                 .unwrap_or(true),
             None => false,
         }
+    }
+
+    /// The `send` patch is about to send `request`: kept as the call's last
+    /// request (retries resend) unless the call is done, in which case the
+    /// traffic is left alone (False).
+    fn sending(&mut self, py: Python<'_>, request: Py<PyAny>) -> bool {
+        if self.done(py) {
+            return false;
+        }
+        self.request = Some(request);
+        true
     }
 
     /// A buffered response to the last request (from the `send` patch).

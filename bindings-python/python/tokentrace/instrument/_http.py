@@ -8,12 +8,12 @@ recorded by the native call when the method returns: request and response
 bytes go to core as one `Exchange`, and core parses them on its worker, so
 no field is ever picked out of a pydantic object on the application's thread.
 
-A streamed response hands the call over to a `StreamCall` here: a tee on
-`Response.iter_bytes` / `aiter_bytes` keeps each decoded chunk (one list
-append per chunk), and the call is recorded exactly once, at the first of:
-the stream read to its end; the response closed (early or after the
-provider's terminal event); the tee generator closed; or the `StreamCall`
-collected with nothing of the above.
+A streamed response hands the call over to a `StreamCall` here: that
+response alone gets hooks on `iter_bytes` / `aiter_bytes` (a tee that keeps
+each decoded chunk, one list append per chunk) and on `close`, and the call
+is recorded exactly once, at the first of: the stream read to its end; the
+response closed (early or after the provider's terminal event); the tee
+generator closed; or the `StreamCall` collected with nothing of the above.
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ ANTHROPIC_MESSAGES = 5
 #: The model call whose HTTP traffic is being captured (set and reset by the
 #: native `Call`).
 ACTIVE: ContextVar[Optional[_native.Call]] = ContextVar("tokentrace.llm_call", default=None)
-
-_KEY = "_tokentrace_call"
 
 # Phases of a call.
 _IN_CALL = 0
@@ -110,7 +108,6 @@ class StreamCall:
         self.eof = False
         self.closed = False
         self.gen = None
-        resp.__dict__[_KEY] = self
 
     def on_stream_end(self, eof: bool, error: Optional[BaseException] = None) -> None:
         try:
@@ -362,24 +359,80 @@ async def _atee(call: StreamCall, it: Any) -> Any:
     call.on_stream_end(True)
 
 
-def _stream_response(call: _native.Call, request: Any, resp: Any) -> None:
+def _stream_response(call: _native.Call, request: Any, resp: Any, is_async: bool) -> None:
     st = call.stream
     if st is None:
         st = StreamCall(call)
         call.stream = st
     st.on_response(request, resp)
+    (_hook_async if is_async else _hook_sync)(resp, st)
+
+
+# A streamed response gets its own `iter_bytes` / `close` (instance
+# attributes shadow the class's methods, and httpx and the clients reach
+# them through `self`): the body is teed and closing ends the call. Plain
+# responses, the common case, keep the class untouched and pay nothing.
+
+
+def _hook_sync(resp: Any, st: StreamCall) -> None:
+    cls = type(resp)
+
+    def iter_bytes(*args: Any, **kwargs: Any) -> Any:
+        it = cls.iter_bytes(resp, *args, **kwargs)
+        if st.done:
+            return it
+        g = _tee(st, it)
+        st.gen = g
+        return g
+
+    def close() -> None:
+        try:
+            cls.close(resp)
+        finally:
+            _closed(st)
+
+    resp.iter_bytes = iter_bytes
+    resp.close = close
+
+
+def _hook_async(resp: Any, st: StreamCall) -> None:
+    cls = type(resp)
+
+    def aiter_bytes(*args: Any, **kwargs: Any) -> Any:
+        it = cls.aiter_bytes(resp, *args, **kwargs)
+        if st.done:
+            return it
+        g = _atee(st, it)
+        st.gen = g
+        return g
+
+    async def aclose() -> None:
+        try:
+            await cls.aclose(resp)
+        finally:
+            _closed(st)
+
+    resp.aiter_bytes = aiter_bytes
+    resp.aclose = aclose
+
+
+def _closed(st: StreamCall) -> None:
+    if not st.done:
+        try:
+            st.on_close()
+        except Exception:
+            pass
 
 
 def make_send(orig: Any) -> Any:
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         call = ACTIVE.get()
-        if call is None or call.done:
+        if call is None or not call.sending(request):
             return orig(self, request, *args, **kwargs)
-        call.request = request
         resp = orig(self, request, *args, **kwargs)
         try:
             if kwargs.get("stream"):
-                _stream_response(call, request, resp)
+                _stream_response(call, request, resp, False)
             else:
                 call.exchange(resp)
         except Exception:
@@ -392,13 +445,12 @@ def make_send(orig: Any) -> Any:
 def make_async_send(orig: Any) -> Any:
     async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         call = ACTIVE.get()
-        if call is None or call.done:
+        if call is None or not call.sending(request):
             return await orig(self, request, *args, **kwargs)
-        call.request = request
         resp = await orig(self, request, *args, **kwargs)
         try:
             if kwargs.get("stream"):
-                _stream_response(call, request, resp)
+                _stream_response(call, request, resp, True)
             else:
                 call.exchange(resp)
         except Exception:
@@ -408,68 +460,11 @@ def make_async_send(orig: Any) -> Any:
     return send
 
 
-def _make_byte_iter(orig: Any, tee: Any) -> Any:
-    """`Response.iter_bytes` / `aiter_bytes`: tee the stream of a traced call."""
-
-    def byte_iter(self: Any, *args: Any, **kwargs: Any) -> Any:
-        it = orig(self, *args, **kwargs)
-        call = self.__dict__.get(_KEY)
-        if call is None or call.done:
-            return it
-        g = tee(call, it)
-        call.gen = g
-        return g
-
-    return byte_iter
-
-
-def make_iter_bytes(orig: Any) -> Any:
-    return _make_byte_iter(orig, _tee)
-
-
-def make_aiter_bytes(orig: Any) -> Any:
-    return _make_byte_iter(orig, _atee)
-
-
-def make_close(orig: Any) -> Any:
-    def close(self: Any) -> None:
-        try:
-            orig(self)
-        finally:
-            call = self.__dict__.get(_KEY)
-            if call is not None and not call.done:
-                try:
-                    call.on_close()
-                except Exception:
-                    pass
-
-    return close
-
-
-def make_aclose(orig: Any) -> Any:
-    async def aclose(self: Any) -> None:
-        try:
-            await orig(self)
-        finally:
-            call = self.__dict__.get(_KEY)
-            if call is not None and not call.done:
-                try:
-                    call.on_close()
-                except Exception:
-                    pass
-
-    return aclose
-
-
 def targets(module: str) -> List[Any]:
     """(module, class, attribute, wrapper factory) for one httpx flavour."""
     return [
         (module, "Client", "send", make_send),
         (module, "AsyncClient", "send", make_async_send),
-        (module, "Response", "iter_bytes", make_iter_bytes),
-        (module, "Response", "aiter_bytes", make_aiter_bytes),
-        (module, "Response", "close", make_close),
-        (module, "Response", "aclose", make_aclose),
     ]
 
 
