@@ -78,12 +78,19 @@ $(BENCH_VENV)/.ready: bench/python/requirements.txt
 	$(BENCH_VENV)/bin/python -m pip install -q -r bench/python/requirements.txt
 	touch $@
 
-.PHONY: bench-python
-bench-python: $(BENCH_VENV)/.ready ## Python: tokentrace vs OTel openai-v2, OpenLLMetry, Langfuse (~10 min; BENCH_ARGS=--quick, BENCH_WHEEL=path skips the wheel build)
+.PHONY: bench-wheel
+bench-wheel: $(BENCH_VENV)/.ready
 	wheel="$(BENCH_WHEEL)"; if [ -z "$$wheel" ]; then $(MAKE) -C bindings-python wheel && wheel=$$(ls target/wheels/python/tokentrace-*.whl); fi; \
 	  $(BENCH_VENV)/bin/python -m pip install -q --force-reinstall --no-deps "$$wheel"
+
+.PHONY: bench-python
+bench-python: bench-wheel ## Python: tokentrace vs OTel openai-v2, OpenLLMetry, Langfuse (~10 min; BENCH_ARGS=--quick, BENCH_WHEEL=path skips the wheel build)
 	$(CARGO) build --release -q -p tokentrace-fake-otlp
 	cd bench/python && ../../$(BENCH_VENV)/bin/python run.py $(BENCH_ARGS)
+
+.PHONY: bench-python-instructions
+bench-python-instructions: bench-wheel ## Python: instructions per call on the calling thread (callgrind), tokentrace vs peers (~15 min)
+	cd bench/python && ../../$(BENCH_VENV)/bin/python instructions.py $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## remove build outputs and venvs
