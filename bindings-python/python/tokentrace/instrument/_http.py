@@ -374,45 +374,43 @@ def _stream_response(call: _native.Call, request: Any, resp: Any, is_async: bool
 # responses, the common case, keep the class untouched and pay nothing.
 
 
-def _hook_sync(resp: Any, st: StreamCall) -> None:
-    cls = type(resp)
+def _hook_iter(resp: Any, st: StreamCall, name: str, tee: Any) -> None:
+    orig = getattr(type(resp), name)
 
-    def iter_bytes(*args: Any, **kwargs: Any) -> Any:
-        it = cls.iter_bytes(resp, *args, **kwargs)
+    def byte_iter(*args: Any, **kwargs: Any) -> Any:
+        it = orig(resp, *args, **kwargs)
         if st.done:
             return it
-        g = _tee(st, it)
+        g = tee(st, it)
         st.gen = g
         return g
 
+    setattr(resp, name, byte_iter)
+
+
+def _hook_sync(resp: Any, st: StreamCall) -> None:
+    _hook_iter(resp, st, "iter_bytes", _tee)
+    orig = type(resp).close
+
     def close() -> None:
         try:
-            cls.close(resp)
+            orig(resp)
         finally:
             _closed(st)
 
-    resp.iter_bytes = iter_bytes
     resp.close = close
 
 
 def _hook_async(resp: Any, st: StreamCall) -> None:
-    cls = type(resp)
-
-    def aiter_bytes(*args: Any, **kwargs: Any) -> Any:
-        it = cls.aiter_bytes(resp, *args, **kwargs)
-        if st.done:
-            return it
-        g = _atee(st, it)
-        st.gen = g
-        return g
+    _hook_iter(resp, st, "aiter_bytes", _atee)
+    orig = type(resp).aclose
 
     async def aclose() -> None:
         try:
-            await cls.aclose(resp)
+            await orig(resp)
         finally:
             _closed(st)
 
-    resp.aiter_bytes = aiter_bytes
     resp.aclose = aclose
 
 
