@@ -259,6 +259,21 @@ def test_with_raw_response(tt, client):
     one_llm_span()
 
 
+def test_responses_keep_the_httpx_class_untouched(tt, client):
+    # Only a streamed response gets hooks, on itself; a plain response is left
+    # exactly as the client made it, and so is httpx's Response class.
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MSGS)
+    cls = type(raw.http_response)
+    for name in ("iter_bytes", "aiter_bytes", "close", "aclose"):
+        assert not hasattr(getattr(cls, name), "__tokentrace_original__")
+    assert not {"iter_bytes", "close"} & set(vars(raw.http_response))
+    stream = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MSGS, stream=True)
+    assert {"iter_bytes", "close"} <= set(vars(stream.http_response))
+    chunks = list(stream.parse())
+    assert chunks
+    assert len(llm_spans()) == 2
+
+
 def test_with_streaming_response(tt, client):
     with client.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MSGS) as r:
         body = r.json()
