@@ -336,6 +336,26 @@ fn describe(e: &Bound<'_, PyAny>) -> (Str, Str) {
     (name, msg)
 }
 
+/// The wrapped method is over: `ACTIVE` is reset, then a streamed call is
+/// handed to its `StreamCall` (`to_stream`), any other is recorded now.
+/// Never raises.
+fn ended(
+    slf: &Bound<'_, PyCall>,
+    to_stream: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<()>,
+    error: impl FnOnce() -> Option<(Str, Str)>,
+) {
+    let py = slf.py();
+    let stream = {
+        let mut c = slf.borrow_mut();
+        c.reset_active(py);
+        c.stream.as_ref().map(|s| s.clone_ref(py))
+    };
+    let _ = catch_unwind(AssertUnwindSafe(|| match stream {
+        Some(s) => to_stream(s.bind(py)),
+        None => finish(slf, now_ns(), error()),
+    }));
+}
+
 #[pymethods]
 impl PyCall {
     /// Recorded (or handed to a stream that is): the `send` patch then
@@ -374,36 +394,20 @@ impl PyCall {
     /// The method returned: a plain response is recorded now; a stream
     /// records itself when it ends.
     fn returned(slf: &Bound<'_, Self>) {
-        let py = slf.py();
-        let stream = {
-            let mut c = slf.borrow_mut();
-            c.reset_active(py);
-            c.stream.as_ref().map(|s| s.clone_ref(py))
-        };
-        let _ = catch_unwind(AssertUnwindSafe(|| match stream {
-            Some(s) => s
-                .bind(py)
-                .call_method0(intern!(py, "stream_returned"))
-                .map(drop),
-            None => finish(slf, now_ns(), None),
-        }));
+        ended(
+            slf,
+            |s| s.call_method0(intern!(s.py(), "stream_returned")).map(drop),
+            || None,
+        );
     }
 
     /// The method raised `exc` (which the wrapper re-raises unchanged).
     fn failed(slf: &Bound<'_, Self>, exc: &Bound<'_, PyAny>) {
-        let py = slf.py();
-        let stream = {
-            let mut c = slf.borrow_mut();
-            c.reset_active(py);
-            c.stream.as_ref().map(|s| s.clone_ref(py))
-        };
-        let _ = catch_unwind(AssertUnwindSafe(|| match stream {
-            Some(s) => s
-                .bind(py)
-                .call_method1(intern!(py, "failed"), (exc,))
-                .map(drop),
-            None => finish(slf, now_ns(), Some(describe(exc))),
-        }));
+        ended(
+            slf,
+            |s| s.call_method1(intern!(s.py(), "failed"), (exc,)).map(drop),
+            || Some(describe(exc)),
+        );
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

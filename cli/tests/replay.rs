@@ -117,6 +117,15 @@ fn span_names(log: &Log) -> Vec<String> {
     names
 }
 
+/// Exit code 1 and a summary that says every stored request failed.
+fn assert_nothing_replayed(out: &std::process::Output, url: &str) {
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(out).lines().next().unwrap(),
+        format!("replayed 0 request(s) (0 span(s)) to {url}; 4 failed ({SPAN_COUNT} span(s))")
+    );
+}
+
 fn expected_names() -> Vec<String> {
     let mut names: Vec<String> = requests()
         .into_iter()
@@ -205,11 +214,7 @@ fn a_refused_request_is_reported_not_retried_and_the_exit_code_is_1() {
     let dir = write_store("replay-400");
     let (url, log) = http_receiver("400 Bad Request", b"bad span".to_vec());
     let out = run(&dir, &["replay", "--endpoint", &url]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stdout(&out).lines().next().unwrap(),
-        format!("replayed 0 request(s) (0 span(s)) to {url}; 4 failed ({SPAN_COUNT} span(s))")
-    );
+    assert_nothing_replayed(&out, &url);
     let err = stderr(&out);
     let file = store_file(&dir);
     for line in 1..=4 {
@@ -257,11 +262,7 @@ fn a_collector_that_stays_unavailable_stops_the_replay_after_one_request() {
     });
     let url = fake.http_endpoint();
     let out = run(&dir, &["replay", "--endpoint", &url, "--timeout", "1"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stdout(&out).lines().next().unwrap(),
-        format!("replayed 0 request(s) (0 span(s)) to {url}; 4 failed ({SPAN_COUNT} span(s))")
-    );
+    assert_nothing_replayed(&out, &url);
     let err = stderr(&out);
     let file = store_file(&dir);
     assert!(
