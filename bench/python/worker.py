@@ -1,9 +1,9 @@
 """One variant, one mode, one process; prints one JSON line with the result.
 
 Interleaved modes (sync, stream, async): rounds of three blocks of N calls,
-plain-traced-plain, each block right after an on/off switch, for a time budget, so drift and machine noise hit both arms
-alike; the two plain blocks of a round also give an A/A difference (the noise
-floor). Per block: wall time (perf_counter_ns) and
+plain-traced-plain, each block right after an on/off switch, for a time
+budget, so drift and machine noise hit both arms alike; the two plain blocks
+of a round also give an A/A difference (the noise floor). Per block: wall time (perf_counter_ns) and
 this thread's CPU time (thread_time_ns, which leaves out time the thread was
 preempted or waited for the GIL). The driver takes medians of the per-round
 differences.

@@ -255,6 +255,22 @@ fn server(request: &Bound<'_, PyAny>) -> (Option<Str>, Option<u16>) {
 }
 
 impl PyCall {
+    /// Recorded (or handed to a stream that is): the `send` patch then
+    /// leaves further traffic alone.
+    fn done(&self, py: Python<'_>) -> bool {
+        if self.recorded {
+            return true;
+        }
+        match &self.stream {
+            Some(s) => s
+                .bind(py)
+                .getattr(intern!(py, "done"))
+                .and_then(|d| d.is_truthy())
+                .unwrap_or(true),
+            None => false,
+        }
+    }
+
     fn reset_active(&mut self, py: Python<'_>) {
         if let (Some(tok), Some(h)) = (self.token.take(), HOOKS.get(py)) {
             // A token from another context (not expected from the wrappers)
@@ -358,23 +374,6 @@ fn ended(
 
 #[pymethods]
 impl PyCall {
-    /// Recorded (or handed to a stream that is): the `send` patch then
-    /// leaves further traffic alone.
-    #[getter]
-    fn done(&self, py: Python<'_>) -> bool {
-        if self.recorded {
-            return true;
-        }
-        match &self.stream {
-            Some(s) => s
-                .bind(py)
-                .getattr(intern!(py, "done"))
-                .and_then(|d| d.is_truthy())
-                .unwrap_or(true),
-            None => false,
-        }
-    }
-
     /// The `send` patch is about to send `request`: kept as the call's last
     /// request (retries resend) unless the call is done, in which case the
     /// traffic is left alone (False).
