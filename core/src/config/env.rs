@@ -59,12 +59,10 @@ pub const OTLP_TIMEOUT_DEFAULT: Duration = Duration::from_millis(10_000);
 pub const BSP_SCHEDULE_DELAY_DEFAULT: Duration = Duration::from_millis(1_000);
 /// Far larger than the OTel default (2048): LLM apps burst, and peers that
 /// kept 2048 drop spans under load. The queue allocates only as it fills, and
-/// memory is bounded by `MAX_QUEUE_BYTES_DEFAULT` as well.
+/// memory is bounded by the byte budget as well (`host_memory`).
 pub const BSP_MAX_QUEUE_SIZE_DEFAULT: usize = 262_144;
 pub const BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT: usize = 512;
 pub const BSP_EXPORT_TIMEOUT_DEFAULT: Duration = Duration::from_millis(30_000);
-/// The memory the queue may hold while the backend is slow or down.
-pub const MAX_QUEUE_BYTES_DEFAULT: usize = 256 * 1024 * 1024;
 /// Below the 4 MiB default receive limit of gRPC servers and the Collector.
 pub const MAX_BATCH_BYTES_DEFAULT: usize = 3 * 1024 * 1024;
 pub const RETRY_MAX_ELAPSED_DEFAULT: Duration = Duration::from_secs(60);

@@ -7,6 +7,7 @@
 //! produce one warning each and the default.
 
 pub mod env;
+pub mod host_memory;
 mod parse;
 
 use std::path::PathBuf;
@@ -452,7 +453,7 @@ fn default_config() -> Config {
         batch: BatchConfig {
             schedule_delay: BSP_SCHEDULE_DELAY_DEFAULT,
             max_queue_size: BSP_MAX_QUEUE_SIZE_DEFAULT,
-            max_queue_bytes: MAX_QUEUE_BYTES_DEFAULT,
+            max_queue_bytes: host_memory::default_max_queue_bytes(),
             max_export_batch_size: BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT,
             max_batch_bytes: MAX_BATCH_BYTES_DEFAULT,
             export_timeout: BSP_EXPORT_TIMEOUT_DEFAULT,
@@ -764,7 +765,7 @@ fn resolve(
         e1(TOKENTRACE_MAX_QUEUE_BYTES),
         w,
         parse_positive_usize,
-        || MAX_QUEUE_BYTES_DEFAULT,
+        host_memory::default_max_queue_bytes,
     )?;
     let max_batch_bytes = pick(
         b.max_batch_bytes.map(|v| positive("max_batch_bytes", v)),
