@@ -247,6 +247,8 @@ pub fn stats_to_py<'py>(
     d.set_item("pending", s.pending)?;
     d.set_item("queue_len", s.queue_len)?;
     d.set_item("queue_bytes", s.queue_bytes)?;
+    d.set_item("queue_capacity", s.queue_capacity)?;
+    d.set_item("queue_max_bytes", s.queue_max_bytes)?;
     let exporters = PyList::empty(py);
     for e in &s.exporters {
         let x = PyDict::new(py);

@@ -173,6 +173,16 @@ def test_stats_counts():
     assert st["exporters"][0]["name"] == "memory"
 
 
+def test_stats_report_the_queue_bounds_in_effect():
+    tokentrace.init(exporter="memory", max_queue_size=5000, max_queue_bytes=3 << 20)
+    st = tokentrace.stats()
+    assert st["queue_capacity"] == 5000 and st["queue_max_bytes"] == 3 << 20
+    tokentrace.shutdown(5)
+    # The default byte budget is sized from the host's memory, within 32-512 MiB.
+    tokentrace.init(exporter="memory")
+    assert 32 << 20 <= tokentrace.stats()["queue_max_bytes"] <= 512 << 20
+
+
 def test_record_calls_never_raise_on_odd_values():
     tokentrace.init(exporter="memory")
 

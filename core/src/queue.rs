@@ -90,6 +90,10 @@ impl RecordQueue {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
 }
 
 #[cfg(test)]

@@ -129,7 +129,8 @@ def shutdown(timeout: float = 5.0) -> None:
 
 def stats() -> Dict[str, Any]:
     """Counters: enqueued, exported, export_failures, retries, dropped (by
-    reason), pending, queue_len, queue_bytes, exporters, ..."""
+    reason), pending, queue_len, queue_bytes, queue_capacity and
+    queue_max_bytes (the bounds in effect), exporters, ..."""
     t = rt.tracer
     if t is None:
         return {}

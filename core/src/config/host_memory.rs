@@ -167,7 +167,11 @@ mod tests {
         let r = root.to_str().unwrap();
         assert_eq!(tightest(r, "/a/b", "memory.max"), Some(GIB));
         assert_eq!(tightest(r, "/", "memory.max"), None);
-        assert_eq!(tightest(r, "/../a", "memory.max"), Some(GIB), "never above the root");
+        assert_eq!(
+            tightest(r, "/../a", "memory.max"),
+            Some(GIB),
+            "never above the root"
+        );
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -555,6 +555,8 @@ impl Tracer {
         let mut s = p.counters.snapshot();
         s.queue_len = p.queue.len() as u64;
         s.queue_bytes = p.queue.bytes() as u64;
+        s.queue_capacity = p.queue.capacity() as u64;
+        s.queue_max_bytes = p.queue.max_bytes() as u64;
         s.exporters = p
             .exporter_stats
             .lock()

@@ -95,6 +95,10 @@ pub struct Stats {
     pub pending: u64,
     pub queue_len: u64,
     pub queue_bytes: u64,
+    /// The queue's bounds in effect: spans, and bytes (its default is sized
+    /// from the host's memory, see `config::host_memory`).
+    pub queue_capacity: u64,
+    pub queue_max_bytes: u64,
     pub exporters: Vec<ExporterStats>,
     /// Tail sampler decisions (when tail sampling is on).
     pub tail: Option<crate::sample::TailStats>,
@@ -178,6 +182,8 @@ impl Counters {
             pending: enqueued.saturating_sub(settled),
             queue_len: 0,
             queue_bytes: 0,
+            queue_capacity: 0,
+            queue_max_bytes: 0,
             exporters: Vec::new(),
             tail: None,
             redaction: None,

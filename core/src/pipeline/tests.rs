@@ -266,6 +266,7 @@ fn queue_is_bounded_by_bytes() {
         .build()
         .unwrap();
     let (t, _tx, gate) = gated(cfg, false);
+    assert_eq!(t.stats().queue_max_bytes, 100 * 1024);
     t.record(SpanRecord::new("first"));
     let _ = t.flush(Duration::from_millis(1));
     wait_for(|| gate.calls.load(SeqCst) == 1);
