@@ -28,6 +28,11 @@ const CACHE_MAX_BYTES: usize = 4 * 1024 * 1024;
 pub(crate) struct Cache {
     seed: u64,
     map: HashMap<u64, Entry, BuildHasherDefault<PreHashed>>,
+    /// The entries' keys by the address of their input: a text handed over
+    /// again in the same `Arc` (a system prompt or a conversation the
+    /// application keeps and resends) is found without hashing it. The entry
+    /// holds that `Arc`, so the address is not reused while it is here.
+    by_addr: HashMap<usize, u64, crate::fasthash::FastState>,
     order: VecDeque<u64>,
     bytes: usize,
     clean: CleanShort,
@@ -101,6 +106,7 @@ impl Cache {
         Cache {
             seed: crate::fasthash::random_seed(),
             map: HashMap::default(),
+            by_addr: HashMap::default(),
             order: VecDeque::new(),
             bytes: 0,
             clean: CleanShort {
@@ -126,6 +132,7 @@ impl Cache {
         }
         if let Some(old) = self.map.remove(&key) {
             // A collision: the newer text takes the slot.
+            self.by_addr.remove(&addr(&old.input));
             self.bytes -= old.bytes();
             self.order.retain(|k| *k != key);
         }
@@ -135,13 +142,20 @@ impl Cache {
             if let Some(old) = self.order.pop_front()
                 && let Some(e) = self.map.remove(&old)
             {
+                self.by_addr.remove(&addr(&e.input));
                 self.bytes -= e.bytes();
             }
         }
+        self.by_addr.insert(addr(&entry.input), key);
         self.map.insert(key, entry);
         self.order.push_back(key);
         self.bytes += add;
     }
+}
+
+/// The address of a text's allocation.
+fn addr(s: &Str) -> usize {
+    Arc::as_ptr(s).cast::<u8>() as usize
 }
 
 struct Ctx<'a> {
@@ -165,7 +179,10 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
         }
         return;
     }
-    let key = crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes());
+    let key = match cx.cache.by_addr.get(&addr(s)) {
+        Some(&key) => key,
+        None => crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes()),
+    };
     if let Some(hit) = cx.cache.get(key, s) {
         *s = hit;
         return;
@@ -325,6 +342,11 @@ mod tests {
         assert!(cache.map.len() <= CACHE_MAX_ENTRIES && cache.bytes <= CACHE_MAX_BYTES);
         let held: usize = cache.map.values().map(Entry::bytes).sum();
         assert_eq!(held, cache.bytes);
+        // Every entry is found by its input's address, and nothing else is.
+        assert_eq!(cache.by_addr.len(), cache.map.len());
+        for (a, key) in &cache.by_addr {
+            assert_eq!(addr(&cache.map[key].input), *a);
+        }
     }
 
     #[test]
