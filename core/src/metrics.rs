@@ -126,6 +126,10 @@ pub struct Aggregator {
     /// into `groups`.
     ids: HashMap<SeriesKey, usize, FastState>,
     groups: Vec<Group>,
+    /// The last call's group: consecutive calls mostly share their
+    /// attributes (one model, one feature), and comparing the key costs a
+    /// fraction of hashing it.
+    last: Option<usize>,
     /// Series per instrument (`TOKENS`, `DURATION`, `TTFC`, `COST_SUM`).
     counts: [usize; 4],
     dirty: bool,
@@ -190,6 +194,7 @@ impl Aggregator {
             start_unix_nanos: crate::model::now_unix_nanos(),
             ids: HashMap::default(),
             groups: Vec::new(),
+            last: None,
             counts: [0; 4],
             dirty: false,
         }
@@ -290,8 +295,9 @@ impl Aggregator {
             error_type: None,
             token_type: "",
         };
-        let g = match self.ids.get(&base) {
-            Some(&g) => g,
+        let last = self.last.filter(|&g| self.groups[g].key == base);
+        let g = match last.or_else(|| self.ids.get(&base).copied()) {
+            Some(g) => g,
             None => {
                 // A new attribute set: every series it records is new. It gets
                 // a group only if some instrument still has room for it.
@@ -310,6 +316,7 @@ impl Aggregator {
                 }
             }
         };
+        self.last = Some(g);
         for (i, n) in [call.usage.input_tokens, call.usage.output_tokens]
             .into_iter()
             .enumerate()
@@ -579,6 +586,13 @@ mod tests {
         for i in 0..(MAX_SERIES + 500) {
             a.record(&call(&format!("m{i}"), 1, 1, 0.0, "f"));
         }
+        // A known set after overflowing ones still lands in its own series.
+        a.record(&call("m0", 1, 1, 0.0, "f"));
+        let m0 = a
+            .groups
+            .iter()
+            .find(|g| g.key.request_model.as_deref() == Some("m0"));
+        assert_eq!(m0.map(|g| g.duration[0].1.count), Some(2));
         let [tokens, duration, _] = a.series();
         assert_eq!(duration.len(), MAX_SERIES + 1);
         assert!(duration.contains_key(&overflow_key()));
