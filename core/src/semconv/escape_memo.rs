@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::messages::push_json_str;
+use super::messages::{JsonBuf, push_json_body, push_json_str};
 use crate::fasthash::FastState;
 use crate::model::Str;
 
@@ -31,7 +31,11 @@ struct Memo {
 
 thread_local! {
     // One per thread: only the export worker writes content JSON in practice.
+    /// JSON string literals of texts.
     static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
+    /// The same literals escaped once more, as the OTLP-JSON line (the local
+    /// store, `http/json`) holds them inside its `stringValue`.
+    static EMBEDDED: RefCell<Memo> = RefCell::new(Memo::default());
 }
 
 /// Appends `s` as a JSON string literal, as `push_json_str` does.
@@ -40,21 +44,51 @@ pub(crate) fn push_text_json(out: &mut String, s: &Str) {
         push_json_str(out, s);
         return;
     }
+    memoised(&MEMO, out, s, |o, s| push_json_str(o, s));
+}
+
+/// Appends the escaped body of `s`'s JSON string literal (see
+/// `messages::Embedded`).
+pub(crate) fn push_text_json_embedded(out: &mut Vec<u8>, s: &Str) {
+    let twice = |o: &mut String, s: &Str| {
+        let mut once = String::with_capacity(s.len() + 2);
+        push_text_json(&mut once, s);
+        push_json_body(o, &once);
+    };
+    if s.len() < MIN_LEN {
+        let mut o = String::new();
+        twice(&mut o, s);
+        out.extend_from_slice(o.as_bytes());
+        return;
+    }
+    memoised(&EMBEDDED, out, s, twice);
+}
+
+/// Appends `escape(s)`, served from `memo` when this allocation was seen.
+fn memoised<B: JsonBuf>(
+    memo: &'static std::thread::LocalKey<RefCell<Memo>>,
+    out: &mut B,
+    s: &Str,
+    escape: impl Fn(&mut String, &Str),
+) {
     let addr = Arc::as_ptr(s).cast::<u8>() as usize;
-    MEMO.with(|m| {
+    memo.with(|m| {
         let Ok(mut m) = m.try_borrow_mut() else {
-            push_json_str(out, s);
+            let mut o = String::new();
+            escape(&mut o, s);
+            out.push_text(&o);
             return;
         };
         if let Some((text, escaped)) = m.map.get(&addr)
             && Arc::ptr_eq(text, s)
         {
-            out.push_str(escaped);
+            out.push_text(escaped);
             return;
         }
-        let from = out.len();
-        push_json_str(out, s);
-        let escaped: Box<str> = out[from..].into();
+        let mut o = String::with_capacity(s.len() + s.len() / 8 + 2);
+        escape(&mut o, s);
+        out.push_text(&o);
+        let escaped = o.into_boxed_str();
         if escaped.len() > MAX_BYTES {
             return;
         }

@@ -4,7 +4,7 @@
 
 use super::AttrSink;
 use super::keys::*;
-use super::messages::{push_messages_json, push_parts_json, push_tool_definitions_json};
+use super::messages::Content;
 use crate::model::{LlmCall, Operation};
 
 /// Default span name per the conventions: `{operation} {model}` or
@@ -132,23 +132,38 @@ pub fn append_attributes<S: AttrSink>(call: &LlmCall, content: bool, out: &mut S
     // Content attributes keep their structure even with capture off, so a
     // reader still sees roles, tool names and finish reasons.
     if !call.system_instructions.is_empty() {
-        out.str_with(GEN_AI_SYSTEM_INSTRUCTIONS, |s| {
-            push_parts_json(s, &call.system_instructions, content)
-        });
+        let parts = &call.system_instructions;
+        out.content(
+            GEN_AI_SYSTEM_INSTRUCTIONS,
+            Content::Parts { parts, content },
+        );
     }
     if !call.input_messages.is_empty() {
-        out.str_with(GEN_AI_INPUT_MESSAGES, |s| {
-            push_messages_json(s, &call.input_messages, content, false)
-        });
+        let messages = &call.input_messages;
+        let output = false;
+        out.content(
+            GEN_AI_INPUT_MESSAGES,
+            Content::Messages {
+                messages,
+                content,
+                output,
+            },
+        );
     }
     if !call.output_messages.is_empty() {
-        out.str_with(GEN_AI_OUTPUT_MESSAGES, |s| {
-            push_messages_json(s, &call.output_messages, content, true)
-        });
+        let messages = &call.output_messages;
+        let output = true;
+        out.content(
+            GEN_AI_OUTPUT_MESSAGES,
+            Content::Messages {
+                messages,
+                content,
+                output,
+            },
+        );
     }
     if !call.tool_definitions.is_empty() {
-        out.str_with(GEN_AI_TOOL_DEFINITIONS, |s| {
-            push_tool_definitions_json(s, &call.tool_definitions, content)
-        });
+        let defs = &call.tool_definitions;
+        out.content(GEN_AI_TOOL_DEFINITIONS, Content::Tools { defs, content });
     }
 }

@@ -61,6 +61,15 @@ impl JsonBuf for Vec<u8> {
 pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
     out.reserve_bytes(s.len() + 2);
     out.push_ascii(b'"');
+    push_json_body(out, s);
+    out.push_ascii(b'"');
+}
+
+/// Appends `s` escaped as the inside of a JSON string literal. Escaping is
+/// byte by byte, so the body of a concatenation is the concatenation of the
+/// bodies (what [`Embedded`] relies on).
+pub(crate) fn push_json_body<B: JsonBuf>(out: &mut B, s: &str) {
+    out.reserve_bytes(s.len());
     let bytes = s.as_bytes();
     // `start..` is the pending run of bytes that need no escaping.
     let mut start = 0;
@@ -106,7 +115,6 @@ pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
         i += 1;
     }
     out.push_text(&s[start..]);
-    out.push_ascii(b'"');
 }
 
 #[inline]
@@ -151,32 +159,159 @@ fn push_escape<B: JsonBuf>(out: &mut B, b: u8) {
     }
 }
 
+/// Where content JSON is written: a `String` as is ([`Content::write`]
+/// into a `String`), or [`Embedded`] in the OTLP-JSON line, where the
+/// content JSON is itself a string value and so goes in escaped a second
+/// time. Each method writes one piece of the plain JSON; `Embedded` writes
+/// the piece's escaped body, so the whole is the plain JSON's body.
+pub(crate) trait ContentOut {
+    fn reserve(&mut self, n: usize);
+    /// One of `{}[],`: the same in both forms.
+    fn punct(&mut self, b: u8);
+    /// `"key":`, for fixed ASCII key names that need no escaping.
+    fn key(&mut self, key: &str);
+    /// JSON text given as is (a parsed object passed through).
+    fn raw(&mut self, json: &str);
+    /// `v` as a JSON string literal.
+    fn string(&mut self, v: &str);
+    /// A message text as a JSON string literal; long texts seen before are
+    /// not escaped again (`escape_memo`).
+    fn text(&mut self, v: &Str);
+}
+
+impl ContentOut for String {
+    #[inline]
+    fn reserve(&mut self, n: usize) {
+        String::reserve(self, n);
+    }
+    #[inline]
+    fn punct(&mut self, b: u8) {
+        self.push(b as char);
+    }
+    #[inline]
+    fn key(&mut self, key: &str) {
+        self.push('"');
+        self.push_str(key);
+        self.push_str("\":");
+    }
+    #[inline]
+    fn raw(&mut self, json: &str) {
+        self.push_str(json);
+    }
+    #[inline]
+    fn string(&mut self, v: &str) {
+        push_json_str(self, v);
+    }
+    #[inline]
+    fn text(&mut self, v: &Str) {
+        super::escape_memo::push_text_json(self, v);
+    }
+}
+
+/// Content JSON written escaped into a byte buffer, inside a JSON string
+/// (the OTLP-JSON `stringValue`): the same bytes as escaping the plain JSON
+/// afterwards, without building it first. Message texts, the bulk of it,
+/// come from a memo of their twice-escaped form.
+pub(crate) struct Embedded<'a>(pub &'a mut Vec<u8>);
+
+impl ContentOut for Embedded<'_> {
+    #[inline]
+    fn reserve(&mut self, n: usize) {
+        self.0.reserve(n);
+    }
+    #[inline]
+    fn punct(&mut self, b: u8) {
+        self.0.push(b);
+    }
+    #[inline]
+    fn key(&mut self, key: &str) {
+        self.0.extend_from_slice(b"\\\"");
+        self.0.extend_from_slice(key.as_bytes());
+        self.0.extend_from_slice(b"\\\":");
+    }
+    #[inline]
+    fn raw(&mut self, json: &str) {
+        push_json_body(self.0, json);
+    }
+    #[inline]
+    fn string(&mut self, v: &str) {
+        let mut once = String::with_capacity(v.len() + 2);
+        push_json_str(&mut once, v);
+        push_json_body(self.0, &once);
+    }
+    #[inline]
+    fn text(&mut self, v: &Str) {
+        super::escape_memo::push_text_json_embedded(self.0, v);
+    }
+}
+
+/// One content attribute's JSON, written by [`Content::write`] into either
+/// form (see [`ContentOut`]).
+#[derive(Clone, Copy)]
+pub enum Content<'a> {
+    /// `gen_ai.input.messages` / `gen_ai.output.messages` (`output`: true).
+    Messages {
+        messages: &'a [Message],
+        content: bool,
+        output: bool,
+    },
+    /// `gen_ai.system_instructions`.
+    Parts { parts: &'a [Part], content: bool },
+    /// `gen_ai.tool.definitions`.
+    Tools {
+        defs: &'a [ToolDefinition],
+        content: bool,
+    },
+}
+
+impl Content<'_> {
+    pub(crate) fn write<O: ContentOut>(self, out: &mut O) {
+        match self {
+            Content::Messages {
+                messages,
+                content,
+                output,
+            } => write_messages(out, messages, content, output),
+            Content::Parts { parts, content } => {
+                out.reserve(2 + parts_capacity(parts, content));
+                push_parts(out, parts, content);
+            }
+            Content::Tools { defs, content } => write_tool_definitions(out, defs, content),
+        }
+    }
+
+    /// The plain JSON text.
+    pub fn to_json(self) -> String {
+        let mut s = String::new();
+        self.write(&mut s);
+        s
+    }
+}
+
 /// A JSON object under construction: `{"k":v,...}`.
-struct Obj<'a> {
-    out: &'a mut String,
+struct Obj<'a, O: ContentOut> {
+    out: &'a mut O,
     first: bool,
 }
 
-impl<'a> Obj<'a> {
-    fn new(out: &'a mut String) -> Self {
-        out.push('{');
+impl<'a, O: ContentOut> Obj<'a, O> {
+    fn new(out: &'a mut O) -> Self {
+        out.punct(b'{');
         Obj { out, first: true }
     }
 
-    /// Writes `"key":` (keys are fixed ASCII names that need no escaping).
-    fn key(&mut self, key: &str) -> &mut String {
+    /// Writes `"key":`.
+    fn key(&mut self, key: &str) -> &mut O {
         if !self.first {
-            self.out.push(',');
+            self.out.punct(b',');
         }
         self.first = false;
-        self.out.push('"');
-        self.out.push_str(key);
-        self.out.push_str("\":");
+        self.out.key(key);
         self.out
     }
 
     fn str(&mut self, key: &str, v: &str) {
-        push_json_str(self.key(key), v);
+        self.key(key).string(v);
     }
 
     fn opt_str(&mut self, key: &str, v: Option<&str>) {
@@ -188,7 +323,7 @@ impl<'a> Obj<'a> {
     /// Message text: long texts seen before are not escaped again.
     fn opt_text(&mut self, key: &str, v: Option<&Str>) {
         if let Some(v) = v {
-            super::escape_memo::push_text_json(self.key(key), v);
+            self.key(key).text(v);
         }
     }
 
@@ -200,14 +335,14 @@ impl<'a> Obj<'a> {
         if (t.starts_with('{') || t.starts_with('['))
             && let Ok(raw) = serde_json::from_str::<&RawValue>(v)
         {
-            self.key(key).push_str(raw.get());
+            self.key(key).raw(raw.get());
         } else {
             self.str(key, v);
         }
     }
 
     fn end(self) {
-        self.out.push('}');
+        self.out.punct(b'}');
     }
 }
 
@@ -215,11 +350,11 @@ fn content_of(s: &Str, content: bool) -> Option<&Str> {
     content.then_some(s)
 }
 
-fn push_part(out: &mut String, p: &Part, content: bool) {
+fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
     if let Part::Other { part_type, json } = p {
         // Unknown parts pass through as their own JSON object.
         if content && let Ok(raw) = serde_json::from_str::<&RawValue>(json) {
-            out.push_str(raw.get());
+            out.raw(raw.get());
             return;
         }
         let mut o = Obj::new(out);
@@ -281,15 +416,15 @@ fn push_part(out: &mut String, p: &Part, content: bool) {
     o.end();
 }
 
-fn push_parts(out: &mut String, parts: &[Part], content: bool) {
-    out.push('[');
+fn push_parts<O: ContentOut>(out: &mut O, parts: &[Part], content: bool) {
+    out.punct(b'[');
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.punct(b',');
         }
         push_part(out, p, content);
     }
-    out.push(']');
+    out.punct(b']');
 }
 
 fn parts_capacity(parts: &[Part], content: bool) -> usize {
@@ -306,17 +441,21 @@ pub fn messages_json(messages: &[Message], content: bool, output: bool) -> Strin
     out
 }
 
-/// [`messages_json`] appended to `out` (the encoders reuse one buffer).
+/// [`messages_json`] appended to `out`.
 pub fn push_messages_json(out: &mut String, messages: &[Message], content: bool, output: bool) {
+    write_messages(out, messages, content, output);
+}
+
+fn write_messages<O: ContentOut>(out: &mut O, messages: &[Message], content: bool, output: bool) {
     let cap = 2 + messages
         .iter()
         .map(|m| MESSAGE_OVERHEAD + m.role.len() + parts_capacity(&m.parts, content))
         .sum::<usize>();
     out.reserve(cap);
-    out.push('[');
+    out.punct(b'[');
     for (i, m) in messages.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.punct(b',');
         }
         let mut o = Obj::new(out);
         o.str("role", &m.role);
@@ -331,7 +470,7 @@ pub fn push_messages_json(out: &mut String, messages: &[Message], content: bool,
         );
         o.end();
     }
-    out.push(']');
+    out.punct(b']');
 }
 
 /// `gen_ai.system_instructions`: an array of parts.
@@ -343,8 +482,7 @@ pub fn parts_json(parts: &[Part], content: bool) -> String {
 
 /// [`parts_json`] appended to `out`.
 pub fn push_parts_json(out: &mut String, parts: &[Part], content: bool) {
-    out.reserve(2 + parts_capacity(parts, content));
-    push_parts(out, parts, content);
+    Content::Parts { parts, content }.write(out);
 }
 
 /// `gen_ai.tool.definitions`.
@@ -356,11 +494,15 @@ pub fn tool_definitions_json(defs: &[ToolDefinition], content: bool) -> String {
 
 /// [`tool_definitions_json`] appended to `out`.
 pub fn push_tool_definitions_json(out: &mut String, defs: &[ToolDefinition], content: bool) {
+    write_tool_definitions(out, defs, content);
+}
+
+fn write_tool_definitions<O: ContentOut>(out: &mut O, defs: &[ToolDefinition], content: bool) {
     out.reserve(2 + defs.len() * 128);
-    out.push('[');
+    out.punct(b'[');
     for (i, d) in defs.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.punct(b',');
         }
         let mut o = Obj::new(out);
         o.str("type", &d.tool_type);
@@ -371,7 +513,7 @@ pub fn push_tool_definitions_json(out: &mut String, defs: &[ToolDefinition], con
         }
         o.end();
     }
-    out.push(']');
+    out.punct(b']');
 }
 
 #[cfg(test)]
@@ -397,6 +539,64 @@ mod tests {
                 }],
             ),
         ]
+    }
+
+    #[test]
+    fn embedded_form_is_the_plain_json_escaped_once_more() {
+        let long: Str = format!("{} \"quoted\"\n\ttab \\ é \u{1}", "word ".repeat(80)).into();
+        let mut messages = chat();
+        messages.push(Message::new(
+            "user",
+            vec![
+                Part::Text {
+                    content: long.clone(),
+                },
+                Part::Text {
+                    content: "short \"q\" \\ \n".into(),
+                },
+                Part::Other {
+                    part_type: "x".into(),
+                    json: r#"{"type":"x","v":"a\"b"}"#.into(),
+                },
+            ],
+        ));
+        let defs = [ToolDefinition {
+            tool_type: "function".into(),
+            name: "get_weather".into(),
+            description: Some("Weather \"now\"".into()),
+            parameters: Some(r#"{"type":"object"}"#.into()),
+        }];
+        let cases = [
+            Content::Messages {
+                messages: &messages,
+                content: true,
+                output: false,
+            },
+            Content::Messages {
+                messages: &messages,
+                content: false,
+                output: true,
+            },
+            Content::Parts {
+                parts: &messages[3].parts,
+                content: true,
+            },
+            Content::Tools {
+                defs: &defs,
+                content: true,
+            },
+        ];
+        // Twice each: the second time the long text comes from the memos.
+        for c in cases.iter().chain(cases.iter()) {
+            let mut want = Vec::new();
+            push_json_body(&mut want, &c.to_json());
+            let mut got = Vec::new();
+            c.write(&mut Embedded(&mut got));
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
     }
 
     #[test]

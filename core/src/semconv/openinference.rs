@@ -157,9 +157,16 @@ pub fn append_attributes<S: AttrSink>(call: &LlmCall, content: bool, out: &mut S
         // The whole conversation, so a list view shows the question even
         // when the last input message is a tool result.
         if !call.input_messages.is_empty() {
-            out.str_with("input.value", |s| {
-                super::messages::push_messages_json(s, &call.input_messages, true, false)
-            });
+            let messages = &call.input_messages;
+            let (content, output) = (true, false);
+            out.content(
+                "input.value",
+                super::messages::Content::Messages {
+                    messages,
+                    content,
+                    output,
+                },
+            );
             out.str("input.mime_type", "application/json");
         }
         let t: String = call

@@ -8,6 +8,7 @@ use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, KeyValue as PKeyValue, any_value,
 };
 
+use super::messages::Content;
 use crate::model::{Str, Value};
 
 /// Receives attributes in the order the span carries them.
@@ -28,6 +29,13 @@ pub trait AttrSink {
         let mut s = String::new();
         write(&mut s);
         self.str(key, &s);
+    }
+
+    /// A content attribute (messages, system instructions, tool
+    /// definitions) as a JSON string. The OTLP-JSON writer puts it in
+    /// escaped as it goes instead of building the JSON first.
+    fn content(&mut self, key: &str, c: Content<'_>) {
+        self.str_with(key, |s| c.write(s));
     }
 }
 
