@@ -69,8 +69,13 @@ pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
 /// byte by byte, so the body of a concatenation is the concatenation of the
 /// bodies (what [`Embedded`] relies on).
 pub(crate) fn push_json_body<B: JsonBuf>(out: &mut B, s: &str) {
-    out.reserve_bytes(s.len());
     let bytes = s.as_bytes();
+    // Keys and short values, most often clean: one scan, one copy.
+    if bytes.len() < 32 && !bytes.iter().copied().any(needs_escape) {
+        out.push_text(s);
+        return;
+    }
+    out.reserve_bytes(s.len());
     // `start..` is the pending run of bytes that need no escaping.
     let mut start = 0;
     let mut i = 0;
@@ -115,6 +120,12 @@ pub(crate) fn push_json_body<B: JsonBuf>(out: &mut B, s: &str) {
         i += 1;
     }
     out.push_text(&s[start..]);
+}
+
+/// Whether JSON escapes `b` (serde_json's set: control bytes, `"`, `\`).
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
 #[inline]
@@ -235,6 +246,14 @@ impl ContentOut for Embedded<'_> {
     }
     #[inline]
     fn string(&mut self, v: &str) {
+        // Roles, part types, finish reasons: nothing to escape, so the
+        // literal's body is the text between escaped quotes.
+        if v.len() < 64 && !v.bytes().any(needs_escape) {
+            self.0.extend_from_slice(b"\\\"");
+            self.0.extend_from_slice(v.as_bytes());
+            self.0.extend_from_slice(b"\\\"");
+            return;
+        }
         let mut once = String::with_capacity(v.len() + 2);
         push_json_str(&mut once, v);
         push_json_body(self.0, &once);

@@ -23,19 +23,9 @@ fn push_hex(buf: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// Decimal digits of `v`.
-fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&tmp[i..]);
+/// Decimal digits of `v` (timestamps and counts: six per span).
+fn push_u64(buf: &mut Vec<u8>, v: u64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 fn push_i64(buf: &mut Vec<u8>, v: i64) {
