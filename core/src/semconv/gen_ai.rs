@@ -138,29 +138,20 @@ pub fn append_attributes<S: AttrSink>(call: &LlmCall, content: bool, out: &mut S
             Content::Parts { parts, content },
         );
     }
-    if !call.input_messages.is_empty() {
-        let messages = &call.input_messages;
-        let output = false;
-        out.content(
-            GEN_AI_INPUT_MESSAGES,
-            Content::Messages {
-                messages,
-                content,
-                output,
-            },
-        );
-    }
-    if !call.output_messages.is_empty() {
-        let messages = &call.output_messages;
-        let output = true;
-        out.content(
-            GEN_AI_OUTPUT_MESSAGES,
-            Content::Messages {
-                messages,
-                content,
-                output,
-            },
-        );
+    for (key, messages, output) in [
+        (GEN_AI_INPUT_MESSAGES, &call.input_messages, false),
+        (GEN_AI_OUTPUT_MESSAGES, &call.output_messages, true),
+    ] {
+        if !messages.is_empty() {
+            out.content(
+                key,
+                Content::Messages {
+                    messages,
+                    content,
+                    output,
+                },
+            );
+        }
     }
     if !call.tool_definitions.is_empty() {
         let defs = &call.tool_definitions;
