@@ -39,7 +39,7 @@ thread_local! {
 }
 
 /// Appends `s` as a JSON string literal, as `push_json_str` does.
-pub(crate) fn push_text_json(out: &mut String, s: &Str) {
+pub(crate) fn push_text_json<B: JsonBuf>(out: &mut B, s: &Str) {
     if s.len() < MIN_LEN {
         push_json_str(out, s);
         return;

@@ -190,24 +190,25 @@ pub(crate) trait ContentOut {
     fn text(&mut self, v: &Str);
 }
 
-impl ContentOut for String {
+/// Plain JSON into a `String` or a byte buffer (the protobuf request).
+impl<B: JsonBuf> ContentOut for B {
     #[inline]
     fn reserve(&mut self, n: usize) {
-        String::reserve(self, n);
+        self.reserve_bytes(n);
     }
     #[inline]
     fn punct(&mut self, b: u8) {
-        self.push(b as char);
+        self.push_ascii(b);
     }
     #[inline]
     fn key(&mut self, key: &str) {
-        self.push('"');
-        self.push_str(key);
-        self.push_str("\":");
+        self.push_ascii(b'"');
+        self.push_text(key);
+        self.push_text("\":");
     }
     #[inline]
     fn raw(&mut self, json: &str) {
-        self.push_str(json);
+        self.push_text(json);
     }
     #[inline]
     fn string(&mut self, v: &str) {

@@ -22,20 +22,12 @@ pub trait AttrSink {
     fn f64_array(&mut self, key: &str, v: &[f64]);
     fn bool_array(&mut self, key: &str, v: &[bool]);
 
-    /// A string value that `write` builds (the content JSON, the span's
-    /// largest value): encoders lend a reused buffer, the struct builder
-    /// keeps the string without copying it.
-    fn str_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
-        let mut s = String::new();
-        write(&mut s);
-        self.str(key, &s);
-    }
-
     /// A content attribute (messages, system instructions, tool
-    /// definitions) as a JSON string. The OTLP-JSON writer puts it in
-    /// escaped as it goes instead of building the JSON first.
+    /// definitions) as a JSON string, the span's largest value. The
+    /// protobuf writer writes it in place, the OTLP-JSON writer escaped as
+    /// it goes, and the struct builder keeps the string it builds.
     fn content(&mut self, key: &str, c: Content<'_>) {
-        self.str_with(key, |s| c.write(s));
+        self.str(key, &c.to_json());
     }
 }
 
@@ -96,9 +88,7 @@ impl AttrSink for Vec<PKeyValue> {
     fn bool_array(&mut self, key: &str, v: &[bool]) {
         self.push(kv(key, array(v, |b| any_value::Value::BoolValue(*b))));
     }
-    fn str_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
-        let mut s = String::new();
-        write(&mut s);
-        self.push(kv(key, any_value::Value::StringValue(s)));
+    fn content(&mut self, key: &str, c: Content<'_>) {
+        self.push(kv(key, any_value::Value::StringValue(c.to_json())));
     }
 }

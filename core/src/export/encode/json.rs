@@ -84,7 +84,6 @@ fn push_any_bool(buf: &mut Vec<u8>, v: bool) {
 /// Writes the elements of a `"attributes":[...]` array.
 struct Attrs<'a> {
     buf: &'a mut Vec<u8>,
-    scratch: &'a mut String,
     first: bool,
 }
 
@@ -140,13 +139,6 @@ impl AttrSink for Attrs<'_> {
     fn bool_array(&mut self, key: &str, v: &[bool]) {
         self.array(key, v, |b, &x| push_any_bool(b, x));
     }
-    fn str_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
-        let mut s = std::mem::take(self.scratch);
-        s.clear();
-        write(&mut s);
-        self.str(key, &s);
-        *self.scratch = s;
-    }
     /// Written straight into the line, escaped as a `stringValue`: the
     /// content JSON was built and then escaped a second time, which was
     /// half of the store's worker time (its texts are dense in quotes and
@@ -168,7 +160,6 @@ pub(crate) struct JsonEncoder {
     prefix: Vec<u8>,
     /// From the `]` closing the spans to the end of the line.
     suffix: Vec<u8>,
-    scratch: String,
 }
 
 impl JsonEncoder {
@@ -198,7 +189,6 @@ impl JsonEncoder {
         Ok(JsonEncoder {
             prefix: text.as_bytes()[..at].to_vec(),
             suffix,
-            scratch: String::new(),
         })
     }
 
@@ -263,15 +253,7 @@ impl JsonEncoder {
         buf.extend_from_slice(b",\"endTimeUnixNano\":");
         push_quoted_u64(buf, h.end_time_unix_nano);
         buf.extend_from_slice(b",\"attributes\":[");
-        semconv::span_attributes(
-            r,
-            opts,
-            &mut Attrs {
-                buf,
-                scratch: &mut self.scratch,
-                first: true,
-            },
-        );
+        semconv::span_attributes(r, opts, &mut Attrs { buf, first: true });
         buf.extend_from_slice(b"],\"droppedAttributesCount\":");
         push_u64(buf, h.dropped_attributes_count as u64);
         buf.extend_from_slice(b",\"events\":[");
@@ -303,14 +285,7 @@ impl JsonEncoder {
         buf.extend_from_slice(b",\"name\":");
         push_json_str(buf, &e.name);
         buf.extend_from_slice(b",\"attributes\":[");
-        semconv::attributes(
-            &e.attributes,
-            &mut Attrs {
-                buf,
-                scratch: &mut self.scratch,
-                first: true,
-            },
-        );
+        semconv::attributes(&e.attributes, &mut Attrs { buf, first: true });
         buf.extend_from_slice(b"],\"droppedAttributesCount\":0}");
     }
 }

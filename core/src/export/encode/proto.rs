@@ -7,6 +7,7 @@
 use prost::encoding::{WireType, encoded_len_varint};
 
 use crate::model::{Event, SpanRecord, Str};
+use crate::semconv::messages::Content;
 use crate::semconv::{self, AttrSink, MapOptions, SpanHeader};
 
 /// Bytes reserved for a span's length prefix before its size is known:
@@ -153,7 +154,6 @@ fn put_any_f64(buf: &mut Vec<u8>, v: f64) {
 /// Writes `KeyValue`s as the repeated field `field` of the enclosing message.
 struct Attrs<'a> {
     buf: &'a mut Vec<u8>,
-    scratch: &'a mut String,
     field: u32,
 }
 
@@ -220,12 +220,19 @@ impl AttrSink for Attrs<'_> {
     fn bool_array(&mut self, key: &str, v: &[bool]) {
         self.array(key, v, |_| ANY_BOOL_LEN, |b, &x| put_any_bool(b, x));
     }
-    fn str_with(&mut self, key: &str, write: impl FnOnce(&mut String)) {
-        let mut s = std::mem::take(self.scratch);
-        s.clear();
-        write(&mut s);
-        self.str(key, &s);
-        *self.scratch = s;
+    /// The content JSON, the span's largest value, written in place: its
+    /// three enclosing lengths (`KeyValue`, `AnyValue`, the string) are
+    /// reserved and filled in after, instead of building the JSON aside
+    /// and copying it.
+    fn content(&mut self, key: &str, c: Content<'_>) {
+        let kv = open(self.buf, self.field);
+        put_string(self.buf, 1, key);
+        let any = open(self.buf, 2);
+        let text = open(self.buf, 1);
+        c.write(self.buf);
+        close(self.buf, text);
+        close(self.buf, any);
+        close(self.buf, kv);
     }
 }
 
@@ -236,7 +243,6 @@ pub(crate) struct ProtoEncoder {
     resource: Vec<u8>,
     /// `ScopeSpans.scope` field, tag and length included.
     scope: Vec<u8>,
-    scratch: String,
 }
 
 impl ProtoEncoder {
@@ -252,7 +258,6 @@ impl ProtoEncoder {
         ProtoEncoder {
             resource: r,
             scope: s,
-            scratch: String::new(),
         }
     }
 
@@ -335,7 +340,6 @@ impl ProtoEncoder {
             opts,
             &mut Attrs {
                 buf,
-                scratch: &mut self.scratch,
                 field: SPAN_ATTRIBUTES,
             },
         );
@@ -374,7 +378,6 @@ impl ProtoEncoder {
             &e.attributes,
             &mut Attrs {
                 buf,
-                scratch: &mut self.scratch,
                 field: EVENT_ATTRIBUTES,
             },
         );
