@@ -18,8 +18,8 @@ use crate::redact::scan::V;
 const PART_OVERHEAD: usize = 48;
 const MESSAGE_OVERHEAD: usize = 48;
 
-/// A buffer JSON text is appended to: the content JSON builds a `String`,
-/// the OTLP-JSON writer a byte buffer.
+/// A buffer JSON text is appended to: a `String`, or a request body (the
+/// protobuf writer's content JSON, the OTLP-JSON line).
 pub(crate) trait JsonBuf {
     fn push_text(&mut self, s: &str);
     /// `b` must be ASCII.
