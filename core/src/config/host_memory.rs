@@ -39,11 +39,7 @@ pub fn budget_for(limit: Option<u64>) -> usize {
 /// limit.
 fn memory_limit() -> Option<u64> {
     let total = read("/proc/meminfo").and_then(|t| parse_meminfo(&t));
-    let cgroup = cgroup_limit();
-    match (total, cgroup) {
-        (Some(t), Some(c)) => Some(t.min(c)),
-        (t, c) => t.or(c),
-    }
+    [total, cgroup_limit()].into_iter().flatten().min()
 }
 
 fn read(path: &str) -> Option<String> {
@@ -111,10 +107,7 @@ fn cgroup_limit() -> Option<u64> {
     let (v2, v1) = cgroup_paths(&own);
     let v2 = v2.and_then(|p| tightest("/sys/fs/cgroup", p, "memory.max"));
     let v1 = v1.and_then(|p| tightest("/sys/fs/cgroup/memory", p, "memory.limit_in_bytes"));
-    match (v2, v1) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    [v2, v1].into_iter().flatten().min()
 }
 
 #[cfg(test)]
