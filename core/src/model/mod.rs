@@ -12,4 +12,5 @@ pub use llm_call::{
     LlmCall, LlmError, Message, Operation, Part, RequestParams, ToolDefinition, Usage,
 };
 pub use span::{Event, SpanKind, SpanRecord, Status, StatusCode, now_unix_nanos};
+pub(crate) use value::str_addr;
 pub use value::{KeyValue, Str, Value, str_from_bytes_lossy};

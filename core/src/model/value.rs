@@ -26,6 +26,14 @@ pub fn shared_len(s: &Str) -> usize {
     (s.len() + STR_OVERHEAD) / Arc::strong_count(s).max(1)
 }
 
+/// The address of a shared string's allocation: the worker's memos
+/// recognise a text handed over again in the same `Arc` by it (each memo
+/// holds the `Arc`, so the address is not reused while the entry lives).
+#[inline]
+pub(crate) fn str_addr(s: &Str) -> usize {
+    Arc::as_ptr(s).cast::<u8>() as usize
+}
+
 /// An attribute value, as in OpenTelemetry (no maps: nested data travels as
 /// JSON text, see `Value::Json`).
 #[derive(Debug, Clone, PartialEq)]

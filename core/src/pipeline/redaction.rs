@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value};
+use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value, str_addr};
 use crate::redact::Redactor;
 
 /// Texts shorter than this are scanned directly (hashing would not pay).
@@ -132,7 +132,7 @@ impl Cache {
         }
         if let Some(old) = self.map.remove(&key) {
             // A collision: the newer text takes the slot.
-            self.by_addr.remove(&addr(&old.input));
+            self.by_addr.remove(&str_addr(&old.input));
             self.bytes -= old.bytes();
             self.order.retain(|k| *k != key);
         }
@@ -142,20 +142,15 @@ impl Cache {
             if let Some(old) = self.order.pop_front()
                 && let Some(e) = self.map.remove(&old)
             {
-                self.by_addr.remove(&addr(&e.input));
+                self.by_addr.remove(&str_addr(&e.input));
                 self.bytes -= e.bytes();
             }
         }
-        self.by_addr.insert(addr(&entry.input), key);
+        self.by_addr.insert(str_addr(&entry.input), key);
         self.map.insert(key, entry);
         self.order.push_back(key);
         self.bytes += add;
     }
-}
-
-/// The address of a text's allocation.
-fn addr(s: &Str) -> usize {
-    Arc::as_ptr(s).cast::<u8>() as usize
 }
 
 struct Ctx<'a> {
@@ -179,7 +174,7 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
         }
         return;
     }
-    let key = match cx.cache.by_addr.get(&addr(s)) {
+    let key = match cx.cache.by_addr.get(&str_addr(s)) {
         Some(&key) => key,
         None => crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes()),
     };
@@ -345,7 +340,7 @@ mod tests {
         // Every entry is found by its input's address, and nothing else is.
         assert_eq!(cache.by_addr.len(), cache.map.len());
         for (a, key) in &cache.by_addr {
-            assert_eq!(addr(&cache.map[key].input), *a);
+            assert_eq!(str_addr(&cache.map[key].input), *a);
         }
     }
 

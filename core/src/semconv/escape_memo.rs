@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::messages::{JsonBuf, push_json_body, push_json_str};
+use super::messages::{JsonBuf, push_json_body, push_json_str, push_json_str_embedded};
 use crate::fasthash::FastState;
 use crate::model::Str;
 
@@ -50,18 +50,15 @@ pub(crate) fn push_text_json<B: JsonBuf>(out: &mut B, s: &Str) {
 /// Appends the escaped body of `s`'s JSON string literal (see
 /// `messages::Embedded`).
 pub(crate) fn push_text_json_embedded(out: &mut Vec<u8>, s: &Str) {
-    let twice = |o: &mut String, s: &Str| {
+    if s.len() < MIN_LEN {
+        push_json_str_embedded(out, s);
+        return;
+    }
+    memoised(&EMBEDDED, out, s, |o, s| {
         let mut once = String::with_capacity(s.len() + 2);
         push_text_json(&mut once, s);
         push_json_body(o, &once);
-    };
-    if s.len() < MIN_LEN {
-        let mut o = String::new();
-        twice(&mut o, s);
-        out.extend_from_slice(o.as_bytes());
-        return;
-    }
-    memoised(&EMBEDDED, out, s, twice);
+    });
 }
 
 /// Appends `escape(s)`, served from `memo` when this allocation was seen.
@@ -71,7 +68,7 @@ fn memoised<B: JsonBuf>(
     s: &Str,
     escape: impl Fn(&mut String, &Str),
 ) {
-    let addr = Arc::as_ptr(s).cast::<u8>() as usize;
+    let addr = crate::model::str_addr(s);
     memo.with(|m| {
         let Ok(mut m) = m.try_borrow_mut() else {
             let mut o = String::new();

@@ -247,22 +247,27 @@ impl ContentOut for Embedded<'_> {
     }
     #[inline]
     fn string(&mut self, v: &str) {
-        // Roles, part types, finish reasons: nothing to escape, so the
-        // literal's body is the text between escaped quotes.
-        if v.len() < 64 && !v.bytes().any(needs_escape) {
-            self.0.extend_from_slice(b"\\\"");
-            self.0.extend_from_slice(v.as_bytes());
-            self.0.extend_from_slice(b"\\\"");
-            return;
-        }
-        let mut once = String::with_capacity(v.len() + 2);
-        push_json_str(&mut once, v);
-        push_json_body(self.0, &once);
+        push_json_str_embedded(self.0, v);
     }
     #[inline]
     fn text(&mut self, v: &Str) {
         super::escape_memo::push_text_json_embedded(self.0, v);
     }
+}
+
+/// The escaped body of `v`'s JSON string literal.
+pub(crate) fn push_json_str_embedded(out: &mut Vec<u8>, v: &str) {
+    // Roles, part types, finish reasons: nothing to escape, so the
+    // literal's body is the text between escaped quotes.
+    if v.len() < 64 && !v.bytes().any(needs_escape) {
+        out.extend_from_slice(b"\\\"");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\\\"");
+        return;
+    }
+    let mut once = String::with_capacity(v.len() + 2);
+    push_json_str(&mut once, v);
+    push_json_body(out, &once);
 }
 
 /// One content attribute's JSON, written by [`Content::write`] into either
@@ -456,14 +461,12 @@ fn parts_capacity(parts: &[Part], content: bool) -> usize {
 
 /// `gen_ai.input.messages` / `gen_ai.output.messages`.
 pub fn messages_json(messages: &[Message], content: bool, output: bool) -> String {
-    let mut out = String::new();
-    push_messages_json(&mut out, messages, content, output);
-    out
-}
-
-/// [`messages_json`] appended to `out`.
-pub fn push_messages_json(out: &mut String, messages: &[Message], content: bool, output: bool) {
-    write_messages(out, messages, content, output);
+    Content::Messages {
+        messages,
+        content,
+        output,
+    }
+    .to_json()
 }
 
 fn write_messages<O: ContentOut>(out: &mut O, messages: &[Message], content: bool, output: bool) {
@@ -495,26 +498,12 @@ fn write_messages<O: ContentOut>(out: &mut O, messages: &[Message], content: boo
 
 /// `gen_ai.system_instructions`: an array of parts.
 pub fn parts_json(parts: &[Part], content: bool) -> String {
-    let mut out = String::new();
-    push_parts_json(&mut out, parts, content);
-    out
-}
-
-/// [`parts_json`] appended to `out`.
-pub fn push_parts_json(out: &mut String, parts: &[Part], content: bool) {
-    Content::Parts { parts, content }.write(out);
+    Content::Parts { parts, content }.to_json()
 }
 
 /// `gen_ai.tool.definitions`.
 pub fn tool_definitions_json(defs: &[ToolDefinition], content: bool) -> String {
-    let mut out = String::new();
-    push_tool_definitions_json(&mut out, defs, content);
-    out
-}
-
-/// [`tool_definitions_json`] appended to `out`.
-pub fn push_tool_definitions_json(out: &mut String, defs: &[ToolDefinition], content: bool) {
-    write_tool_definitions(out, defs, content);
+    Content::Tools { defs, content }.to_json()
 }
 
 fn write_tool_definitions<O: ContentOut>(out: &mut O, defs: &[ToolDefinition], content: bool) {
