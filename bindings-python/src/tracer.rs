@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use bytes::{Bytes, BytesMut};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 use tokentrace_core::sample::RootSampler;
 use tokentrace_core::{
     ApiKind, Config, ConfigBuilder, Event, Exchange, KeyValue, ParentSampling, Sampler, SpanKind,
@@ -66,6 +66,10 @@ fn body_of(v: Option<&Bound<'_, PyAny>>) -> Bytes {
     let Some(v) = v else { return Bytes::new() };
     if let Ok(b) = v.cast::<PyBytes>() {
         return Bytes::copy_from_slice(b.as_bytes());
+    }
+    // A stream's body as the Python tee collected it.
+    if let Ok(b) = v.cast::<PyByteArray>() {
+        return Bytes::from(b.to_vec());
     }
     if let Ok(l) = v.cast::<PyList>() {
         let chunks: Vec<Bound<'_, PyBytes>> = l
