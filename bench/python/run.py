@@ -118,6 +118,7 @@ class Interleaved:
     aa_cpu_ci: float
     received: int
     expected: int
+    per_process: list[float]  # each process's own median of added thread CPU
 
 
 def median_ci(xs: list[float]) -> tuple[float, float]:
@@ -126,25 +127,32 @@ def median_ci(xs: list[float]) -> tuple[float, float]:
     return statistics.median(xs), 1.57 * (q[2] - q[0]) / len(xs) ** 0.5
 
 
-def summarize(out: dict[str, Any], received: int) -> Interleaved:
-    k = out["calls_per_block"] * 1000.0  # ns per block -> µs per call
-    plain, traced, added, added_cpu, aa, aa_cpu = [], [], [], [], [], []
-    for p1w, p1c, tw, tc, p2w, p2c in out["rounds"]:
-        pw = (p1w + p2w) / 2 / k
-        plain.append(pw)
-        traced.append(tw / k)
-        added.append(tw / k - pw)
-        added_cpu.append(tc / k - (p1c + p2c) / 2 / k)
-        aa.append((p2w - p1w) / k)
-        aa_cpu.append((p2c - p1c) / k)
+def round_diffs(k: float, r: tuple[bool, int, int, int, int, int, int]) -> tuple[float, ...]:
+    """µs per call of one round: plain wall, traced wall, added wall, added CPU,
+    A/A wall, A/A CPU (see `worker.interleaved`)."""
+    middle, w1, c1, w2, c2, w3, c3 = r
+    outer_w, outer_c = (w1 + w3) / 2 / k, (c1 + c3) / 2 / k
+    sign = 1.0 if middle else -1.0  # traced in the middle, or plain
+    added_w = sign * (w2 / k - outer_w)
+    added_c = sign * (c2 / k - outer_c)
+    plain_w, traced_w = (outer_w, w2 / k) if middle else (w2 / k, outer_w)
+    return plain_w, traced_w, added_w, added_c, (w3 - w1) / k, (c3 - c1) / k
+
+
+def summarize(outs: list[dict[str, Any]], received: int) -> Interleaved:
+    """Pools the rounds of every process of one variant and mode."""
+    k = outs[0]["calls_per_block"] * 1000.0  # ns per block -> µs per call
+    per_process = [statistics.median(round_diffs(k, r)[3] for r in o["rounds"]) for o in outs]
+    cols = list(zip(*(round_diffs(k, r) for o in outs for r in o["rounds"])))
+    plain, traced, added, added_cpu, aa, aa_cpu = (list(c) for c in cols)
     a, a_ci = median_ci(added)
     c, c_ci = median_ci(added_cpu)
     n, n_ci = median_ci(aa)
     nc, nc_ci = median_ci(aa_cpu)
     return Interleaved(
-        variant=out["variant"],
-        rounds=len(out["rounds"]),
-        calls=out["calls_per_block"],
+        variant=outs[0]["variant"],
+        rounds=len(added),
+        calls=outs[0]["calls_per_block"],
         plain=statistics.median(plain),
         traced=statistics.median(traced),
         added=a,
@@ -156,7 +164,8 @@ def summarize(out: dict[str, Any], received: int) -> Interleaved:
         aa_cpu=nc,
         aa_cpu_ci=nc_ci,
         received=received,
-        expected=out["spans_expected"],
+        expected=sum(o["spans_expected"] for o in outs),
+        per_process=per_process,
     )
 
 
@@ -202,8 +211,9 @@ def interleaved_table(mode: str, rows: list[Interleaved]) -> list[str]:
         + (f" (a {STREAM_CHUNKS}-chunk stream; plain/traced per call, added per chunk)" if per_chunk else ""),
         "",
         f"| variant | plain µs/call | traced µs/call | added {unit} (wall) | added {unit} (thread CPU)"
-        f" | A/A {unit} (wall; CPU) | vs tokentrace (wall / CPU) | spans received/expected | rounds × {calls} calls |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f" | A/A {unit} (wall; CPU) | vs tokentrace (wall / CPU) | spans received/expected | rounds × {calls} calls"
+        f" | per process: added {unit} (thread CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         vs = "—"
@@ -214,7 +224,8 @@ def interleaved_table(mode: str, rows: list[Interleaved]) -> list[str]:
             f"| {r.variant} | {r.plain:.0f} | {r.traced:.0f} | {fmt(r.added / div, r.added_ci / div, digits)}"
             f" | {fmt(r.added_cpu / div, r.added_cpu_ci / div, digits)}"
             f" | {fmt(r.aa / div, r.aa_ci / div, digits)}; {fmt(r.aa_cpu / div, r.aa_cpu_ci / div, digits)}"
-            f" | {vs} | {spans} | {r.rounds} |"
+            f" | {vs} | {spans} | {r.rounds}"
+            f" | {', '.join(fmt(x / div, None, digits) for x in r.per_process)} |"
         )
     return out
 
@@ -305,6 +316,13 @@ def main() -> None:
     ap.add_argument(
         "--budget", type=float, help="seconds of interleaved rounds per variant and mode (default: per mode)"
     )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=4,
+        help="processes per variant and mode, sharing its budget (each draws its own memory layout and"
+        " string hashes, which move a process's result by several µs); rounds are pooled",
+    )
     ap.add_argument("--sustained-calls", type=int)
     ap.add_argument("--receiver", type=Path, default=ROOT / "target" / "release" / "fake-otlp")
     args = ap.parse_args()
@@ -338,16 +356,16 @@ def main() -> None:
                 recv.reset()
                 if mode == "sustained":
                     out = worker(v, mode, recv.url, ["--calls", str(n_sustained)])
-                else:
-                    budget = args.budget or BUDGET[mode][1 if args.quick else 0]
-                    extra = ["--calls", str(BLOCK_CALLS[mode]), "--budget", str(budget)]
-                    extra += ["--warmup", str(WARMUP_CALLS[mode])]
-                    out = worker(v, mode, recv.url, extra)
-                received = recv.settle(out["spans_expected"], 60)
-                if mode == "sustained":
+                    received = recv.settle(out["spans_expected"], 60)
                     sustained.append({**out, "received": received})
                 else:
-                    results.setdefault(mode, []).append(summarize(out, received))
+                    n = max(1, args.processes)
+                    budget = (args.budget or BUDGET[mode][1 if args.quick else 0]) / n
+                    extra = ["--calls", str(BLOCK_CALLS[mode]), "--budget", str(budget)]
+                    extra += ["--warmup", str(WARMUP_CALLS[mode])]
+                    outs = [worker(v, mode, recv.url, extra) for _ in range(n)]
+                    received = recv.settle(sum(o["spans_expected"] for o in outs), 60)
+                    results.setdefault(mode, []).append(summarize(outs, received))
                 print(f"  done {mode:9} {v:15} load {loadavg()}", file=sys.stderr, flush=True)
     finally:
         recv.close()

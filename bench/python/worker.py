@@ -109,10 +109,13 @@ class Switch:
 
 
 def interleaved(sdk: Sdk, block: Block, calls: int, budget_s: float, warmup: int) -> dict[str, Any]:
-    """Rounds of three blocks, plain-traced-plain, until `budget_s` is spent
-    (at least 8 rounds). A round's A/B difference is the traced block minus the
-    mean of its two plain neighbours (linear drift cancels); its A/A difference
-    is the second plain block minus the first."""
+    """Rounds of three blocks until `budget_s` is spent (at least 8 rounds),
+    alternately plain-traced-plain and traced-plain-traced: a round's A/B
+    difference is the traced arm minus the plain arm, the middle block against
+    the mean of its two neighbours (linear drift cancels), and alternating
+    which arm sits in the middle cancels whatever the middle position itself
+    costs or saves (the untraced variant showed such a bias of several µs).
+    Its A/A difference is the last block minus the first (the same arm)."""
     switch = Switch(sdk)
     traced_calls = 0
     for _ in range(2):
@@ -121,23 +124,23 @@ def interleaved(sdk: Sdk, block: Block, calls: int, budget_s: float, warmup: int
         switch.set(True)
         block(warmup)
         traced_calls += warmup
-    rounds: list[tuple[int, int, int, int, int, int]] = []  # (wall, cpu) of plain, traced, plain
+    # (traced in the middle?, then (wall, cpu) of the three blocks in order)
+    rounds: list[tuple[bool, int, int, int, int, int, int]] = []
     deadline = time.monotonic() + budget_s
     while len(rounds) < 8 or time.monotonic() < deadline:
-        # Every block follows a switch: the first plain block too (on, then
-        # off again). A switch replaces class attributes, which costs the
-        # next block the interpreter's invalidated caches; without this the
-        # first plain block alone skipped that cost, and the A/A difference
-        # and the traced arm's measured overhead both carried half of it.
-        switch.set(True)
-        switch.set(False)
-        p1 = block(calls)
-        switch.set(True)
-        t = block(calls)
-        traced_calls += calls
-        switch.set(False)
-        p2 = block(calls)
-        rounds.append((*p1, *t, *p2))
+        middle = len(rounds) % 2 == 0
+        # Every block follows a switch, the first one too (a switch replaces
+        # class attributes, which costs the next block the interpreter's
+        # invalidated caches; a block that skipped it would look faster).
+        switch.set(middle)
+        switch.set(not middle)
+        b1 = block(calls)
+        switch.set(middle)
+        b2 = block(calls)
+        switch.set(not middle)
+        b3 = block(calls)
+        traced_calls += calls if middle else 2 * calls
+        rounds.append((middle, *b1, *b2, *b3))
     switch.set(True)
     return {"calls_per_block": calls, "rounds": rounds, "traced_calls": traced_calls}
 
