@@ -51,7 +51,7 @@ def calls(n: int) -> None:
 
 def chunks(n: int) -> None:
     call = _http.StreamCall.__new__(_http.StreamCall)
-    call.chunks = []
+    call.body = bytearray()
     src = [b"data: {}\n\n"] * n
     for _ in _http._tee(call, iter(src)):
         pass
