@@ -142,8 +142,9 @@ def round_diffs(k: float, r: tuple[bool, int, int, int, int, int, int]) -> tuple
 def summarize(outs: list[dict[str, Any]], received: int) -> Interleaved:
     """Pools the rounds of every process of one variant and mode."""
     k = outs[0]["calls_per_block"] * 1000.0  # ns per block -> µs per call
-    per_process = [statistics.median(round_diffs(k, r)[3] for r in o["rounds"]) for o in outs]
-    cols = list(zip(*(round_diffs(k, r) for o in outs for r in o["rounds"])))
+    diffs = [[round_diffs(k, r) for r in o["rounds"]] for o in outs]
+    per_process = [statistics.median(d[3] for d in rows) for rows in diffs]
+    cols = list(zip(*(d for rows in diffs for d in rows)))
     plain, traced, added, added_cpu, aa, aa_cpu = (list(c) for c in cols)
     a, a_ci = median_ci(added)
     c, c_ci = median_ci(added_cpu)

@@ -9,7 +9,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 use tokentrace_core::sample::RootSampler;
@@ -59,29 +59,16 @@ pub(crate) fn api_kind(code: u8) -> Option<ApiKind> {
     })
 }
 
-/// A body: `bytes`, or a list of `bytes` chunks (a teed SSE stream), copied
-/// into the record so the client's objects are freed as they would be
+/// A body: `bytes`, or the `bytearray` a streamed response was teed into,
+/// copied into the record so the client's objects are freed as they would be
 /// untraced (see `call::owned_body`).
 fn body_of(v: Option<&Bound<'_, PyAny>>) -> Bytes {
     let Some(v) = v else { return Bytes::new() };
     if let Ok(b) = v.cast::<PyBytes>() {
         return Bytes::copy_from_slice(b.as_bytes());
     }
-    // A stream's body as the Python tee collected it.
     if let Ok(b) = v.cast::<PyByteArray>() {
         return Bytes::from(b.to_vec());
-    }
-    if let Ok(l) = v.cast::<PyList>() {
-        let chunks: Vec<Bound<'_, PyBytes>> = l
-            .iter()
-            .filter_map(|c| c.cast_into::<PyBytes>().ok())
-            .collect();
-        let total = chunks.iter().map(|c| c.as_bytes().len()).sum();
-        let mut out = BytesMut::with_capacity(total);
-        for c in &chunks {
-            out.extend_from_slice(c.as_bytes());
-        }
-        return out.freeze();
     }
     if let Ok(s) = v.cast::<PyString>() {
         return Bytes::from(text(s).as_bytes().to_vec());

@@ -249,3 +249,33 @@ def test_application_mask_hook_runs_before_export(fake_url):
             tokentrace.init(exporter="memory", mask="not callable")
     finally:
         tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05)
+
+
+def test_application_mask_hook_covers_streamed_bodies(fake_url):
+    import re
+
+    import openai
+
+    tokentrace.init(
+        exporter="memory", service_name="pytest", schedule_delay=0.05, mask=lambda t: re.sub(r"ACCT-\d+", "ACCT-***", t)
+    )
+    testing.clear()
+    try:
+        with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="k", max_retries=0) as c:
+            text = "".join(
+                ch.choices[0].delta.content or ""
+                for ch in c.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=[{"role": "user", "content": "Balance of ACCT-123456 please"}],
+                    stream=True,
+                )
+                if ch.choices
+            )
+        assert "ACCT-123456" in text, "the application still reads the unmasked stream"
+        s = one_llm_span()
+        assert "ACCT-123456" not in json.dumps(s["attributes"])
+        assert "ACCT-***" in json.dumps(parsed(s, "gen_ai.input.messages"))
+        # The masked stream body is still parsed into the completion.
+        assert "You said: Balance of ACCT-*** please" in json.dumps(parsed(s, "gen_ai.output.messages"))
+    finally:
+        tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05)

@@ -104,7 +104,7 @@ class Tracer:
         end_ns: int,
         api: int,
         request_body: Optional[bytes],
-        response_body: Union[bytes, bytearray, List[bytes], None],
+        response_body: Union[bytes, bytearray, None],
         streaming: bool,
         status: Optional[int],
         error_type: Optional[str],

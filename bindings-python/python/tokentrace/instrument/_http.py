@@ -57,18 +57,13 @@ def _mask_bytes(data: Any) -> bytes:
     return out.encode("utf-8")
 
 
-def _apply_mask(req: Any, body: Any, chunks: Any) -> Any:
+def _apply_mask(req: Any, body: Any) -> Tuple[Any, Any]:
     """Runs the application's mask hook over the captured bodies; a failing
     hook drops the content (never records it unmasked)."""
     try:
-        req = _mask_bytes(req)
-        if chunks is not None:
-            chunks = _mask_bytes(bytes(chunks))
-        else:
-            body = _mask_bytes(body)
-        return req, body, chunks
+        return _mask_bytes(req), _mask_bytes(body)
     except Exception:
-        return None, None, (b"" if chunks is not None else None)
+        return None, None
 
 
 class StreamCall:
@@ -191,8 +186,8 @@ class StreamCall:
                 self.api,
                 self.request,
                 self.status,
-                None,
                 self.body,
+                True,
                 error_type,
                 error_message,
                 self.first_ns,
@@ -245,7 +240,7 @@ def _record(
     req: Any,
     status: Optional[int],
     body: Any,
-    chunks: Optional[bytearray],
+    streaming: bool,
     error_type: Optional[str],
     error_message: Optional[str],
     first_ns: int,
@@ -264,7 +259,7 @@ def _record(
             req_body = None
         server, port = _server(req)
     if rt.mask is not None:
-        req_body, body, chunks = _apply_mask(req_body, body, chunks)
+        req_body, body = _apply_mask(req_body, body)
     t.record_exchange(
         hi,
         lo,
@@ -274,8 +269,8 @@ def _record(
         end_ns,
         api,
         req_body,
-        chunks if chunks is not None else body,
-        chunks is not None,
+        body,
+        streaming,
         status,
         error_type,
         error_message,
@@ -310,7 +305,7 @@ def finish_masked(call: _native.Call, end_ns: int, error_type: Optional[str], er
         call.request,
         status,
         body,
-        None,
+        False,
         error_type,
         error_message,
         0,
