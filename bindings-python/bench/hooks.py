@@ -1,7 +1,7 @@
 """The exact work tokentrace adds to one non-streamed call and to one stream
 chunk, run in a loop without the HTTP client around it (whose own cost and
-noise dwarf it): the native begin (parent, sampling, ACTIVE), the send hook, the
-native end and record. Thread CPU time, gc off, best of several repeats.
+noise dwarf it): `begin` (parent, sampling), ACTIVE, the send hook, `ended`
+and the batched native record. Thread CPU time, gc off, best of several repeats.
 
     python bench/hooks.py
 """
@@ -15,7 +15,6 @@ import time
 import httpx2
 
 import tokentrace
-from tokentrace import _runtime
 from tokentrace.instrument import _http
 
 REQ = httpx2.Request(
@@ -28,11 +27,11 @@ RESP.read()
 
 
 def one_call() -> None:
-    t = _runtime.tracer
-    call = t.begin(_http.CHAT)  # what the method wrapper does first
-    call.sending(REQ)  # what the send hook does
-    call.exchange(RESP)
-    call.returned()  # what the method wrapper does when the method returns
+    call = _http.begin(_http.CHAT)  # what the method wrapper does first
+    token = _http.ACTIVE.set(call)
+    call.request = REQ  # what the send hook does
+    call.response = RESP
+    _http.ended(call, token, None)  # what the method wrapper does when the method returns
 
 
 def best(fn, n: int, repeat: int = 7) -> float:

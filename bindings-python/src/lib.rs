@@ -7,11 +7,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod call;
 mod cli;
 mod conversions;
 mod error;
 mod fork;
+mod pending;
 mod tracer;
 
 use pyo3::prelude::*;
@@ -50,8 +50,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<tracer::PyTracer>()?;
     m.add_class::<conversions::PyAttrs>()?;
-    m.add_class::<call::PyCall>()?;
-    m.add_function(wrap_pyfunction!(call::install_call_hooks, m)?)?;
     m.add("TokentraceError", py.get_type::<error::TokentraceError>())?;
     m.add(
         "InvalidConfigError",

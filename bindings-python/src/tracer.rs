@@ -1,35 +1,35 @@
 //! `PyTracer`: the Python handle on the core tracer.
 //!
-//! Two record entry points, both on the application thread and both shaped to
-//! do as little as possible there: `record_exchange` takes a model call as the
-//! raw request/response bytes the HTTP client already holds (core parses them
-//! on the worker), `record_span` takes a manual span. Neither ever raises:
-//! a panic is caught and counted (`stats()["binding_errors"]`).
+//! Two record paths, both shaped to do as little as possible on the
+//! application thread: model calls are appended by Python to the `pending`
+//! list and recorded in batches from the raw request/response bytes the HTTP
+//! client already holds (`pending.rs`; core parses them on the worker), and
+//! `record_span` takes a manual span. Neither ever raises: a panic is caught
+//! and counted (`stats()["binding_errors"]`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use bytes::Bytes;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString};
 use tokentrace_core::sample::RootSampler;
 use tokentrace_core::{
     ApiKind, Config, ConfigBuilder, Event, Exchange, KeyValue, ParentSampling, Sampler, SpanKind,
     SpanRecord, Status, Str, Tracer, Value,
 };
 
-use crate::call::PyCall;
 use crate::conversions::{
     PyAttrs, attrs_from_dict, json_to_py, span_id, stats_to_py, text, trace_id,
 };
 use crate::error::{CoreError, EnterCore, invalid_option, seconds};
+use crate::pending;
 
 /// Panics caught at the record boundary (each one lost a span).
 pub static BINDING_ERRORS: AtomicU64 = AtomicU64::new(0);
 
 /// Runs a hot-path body; a panic becomes `false` plus a count.
 #[inline]
-fn guarded(f: impl FnOnce() -> bool) -> bool {
+pub(crate) fn guarded(f: impl FnOnce() -> bool) -> bool {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(v) => v,
         Err(_) => {
@@ -42,6 +42,8 @@ fn guarded(f: impl FnOnce() -> bool) -> bool {
 #[pyclass(frozen, name = "Tracer", module = "tokentrace._native")]
 pub struct PyTracer {
     pub inner: Tracer,
+    /// Model calls captured and not yet recorded (see `pending.rs`).
+    pub(crate) pending: Py<PyList>,
     /// Root spans are always sampled: no sampling call for them.
     pub(crate) root_always: bool,
     /// Children follow their parent's decision: no sampling call for them.
@@ -57,23 +59,6 @@ pub(crate) fn api_kind(code: u8) -> Option<ApiKind> {
         5 => ApiKind::AnthropicMessages,
         _ => return None,
     })
-}
-
-/// A body: `bytes`, or the `bytearray` a streamed response was teed into,
-/// copied into the record so the client's objects are freed as they would be
-/// untraced (see `call::owned_body`).
-fn body_of(v: Option<&Bound<'_, PyAny>>) -> Bytes {
-    let Some(v) = v else { return Bytes::new() };
-    if let Ok(b) = v.cast::<PyBytes>() {
-        return Bytes::copy_from_slice(b.as_bytes());
-    }
-    if let Ok(b) = v.cast::<PyByteArray>() {
-        return Bytes::from(b.to_vec());
-    }
-    if let Ok(s) = v.cast::<PyString>() {
-        return Bytes::from(text(s).as_bytes().to_vec());
-    }
-    Bytes::new()
 }
 
 /// Where a model call sits: its trace, its parent span and its times.
@@ -94,7 +79,6 @@ impl PyTracer {
         x: CallSpan,
         ex: Exchange,
         inherited: Option<&Bound<'_, PyAttrs>>,
-        attrs: Option<&Bound<'_, PyDict>>,
     ) -> bool {
         guarded(|| {
             let mut r = SpanRecord::new("");
@@ -113,9 +97,6 @@ impl PyTracer {
             }
             if let Some(i) = inherited {
                 r.attributes.extend(i.get().inner.iter().cloned());
-            }
-            if let Some(a) = attrs {
-                attrs_from_dict(a, &mut r.attributes);
             }
             r.exchange = Some(Box::new(ex));
             self.inner.record(r)
@@ -267,7 +248,7 @@ impl PyTracer {
     /// means "not set here" (the environment, then the default, decides).
     #[new]
     #[pyo3(signature = (**options))]
-    fn new(options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = build_config(options)?;
         let (root_always, parent_based) = match config.sampler {
             Sampler::AlwaysOn => (true, false),
@@ -280,6 +261,7 @@ impl PyTracer {
             Tracer::with_exporters(config, "python", Vec::new()).map_err(CoreError::from)?;
         Ok(PyTracer {
             inner,
+            pending: pending::new_list(py),
             root_always: root_always && !disabled,
             parent_based,
         })
@@ -347,62 +329,16 @@ impl PyTracer {
         guarded(|| self.inner.should_sample(&trace_id(trace_hi, trace_lo), p))
     }
 
-    /// Records one model call from its raw HTTP exchange. Never raises.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (trace_hi, trace_lo, parent, parent_remote, start_ns, end_ns, api,
-        request_body, response_body, streaming, status, error_type, error_message,
-        server_address, server_port, first_chunk_ns, incomplete, inherited, attrs))]
-    fn record_exchange(
-        &self,
-        trace_hi: u64,
-        trace_lo: u64,
-        parent: u64,
-        parent_remote: bool,
-        start_ns: u64,
-        end_ns: u64,
-        api: u8,
-        request_body: Option<&Bound<'_, PyAny>>,
-        response_body: Option<&Bound<'_, PyAny>>,
-        streaming: bool,
-        status: Option<u16>,
-        error_type: Option<&Bound<'_, PyString>>,
-        error_message: Option<&Bound<'_, PyString>>,
-        server_address: Option<&Bound<'_, PyString>>,
-        server_port: Option<u16>,
-        first_chunk_ns: u64,
-        incomplete: bool,
-        inherited: Option<&Bound<'_, PyAttrs>>,
-        attrs: Option<&Bound<'_, PyDict>>,
-    ) -> bool {
-        let span = CallSpan {
-            trace_hi,
-            trace_lo,
-            parent,
-            parent_remote,
-            start_ns,
-            end_ns,
-        };
-        let ex = Exchange {
-            api: api_kind(api),
-            provider: None,
-            request_body: body_of(request_body),
-            response_body: body_of(response_body),
-            streaming,
-            status,
-            error_type: opt_text(error_type),
-            error_message: opt_text(error_message),
-            server_address: opt_text(server_address),
-            server_port,
-            first_chunk_unix_nanos: (first_chunk_ns != 0).then_some(first_chunk_ns),
-            stream_incomplete: incomplete,
-        };
-        self.record_call(span, ex, inherited, attrs)
+    /// Model calls captured and not yet recorded: the instrumentation
+    /// appends one entry per call (see `pending.rs`).
+    #[getter]
+    fn pending(&self, py: Python<'_>) -> Py<PyList> {
+        self.pending.clone_ref(py)
     }
 
-    /// Starts a model call (see `call.rs`): the `Call` is `ACTIVE` until it
-    /// returns or fails. None when it is not traced. Never raises.
-    fn begin(slf: &Bound<'_, Self>, api: u8) -> Option<Py<PyCall>> {
-        PyTracer::begin_call(slf, api)
+    /// Records the pending model calls.
+    fn drain(&self, py: Python<'_>) {
+        pending::drain(self, py);
     }
 
     /// Records a manual span (`trace`, `span`, `observe`). Never raises.
@@ -411,6 +347,7 @@ impl PyTracer {
         end_ns, error_type, error_message, inherited, attrs, events))]
     fn record_span(
         &self,
+        py: Python<'_>,
         trace_hi: u64,
         trace_lo: u64,
         span: u64,
@@ -426,6 +363,7 @@ impl PyTracer {
         attrs: Option<&Bound<'_, PyDict>>,
         events: Option<&Bound<'_, PyList>>,
     ) -> bool {
+        pending::drain(self, py);
         guarded(|| {
             let name = text(name);
             let mut r = SpanRecord::new(name.clone());
@@ -476,9 +414,11 @@ impl PyTracer {
     /// User feedback on a trace, recorded by core as a `feedback` span with
     /// `gen_ai.evaluation.*` attributes (which the tail sampler reads).
     /// Raises `ValueError` for a non-finite score or an invalid trace id.
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (trace_hi, trace_lo, parent, score, label = None, comment = None))]
     fn feedback(
         &self,
+        py: Python<'_>,
         trace_hi: u64,
         trace_lo: u64,
         parent: u64,
@@ -486,6 +426,7 @@ impl PyTracer {
         label: Option<String>,
         comment: Option<String>,
     ) -> PyResult<bool> {
+        pending::drain(self, py);
         self.inner
             .feedback(
                 trace_id(trace_hi, trace_lo),
@@ -501,6 +442,7 @@ impl PyTracer {
     #[pyo3(signature = (timeout = 5.0))]
     fn flush(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         let d = seconds("timeout", timeout)?;
+        pending::drain(self, py);
         let t = self.inner.clone();
         py.enter_core(move || t.flush(d))
     }
@@ -510,16 +452,19 @@ impl PyTracer {
     #[pyo3(signature = (timeout = 5.0))]
     fn shutdown(&self, py: Python<'_>, timeout: f64) -> PyResult<u64> {
         let d = seconds("timeout", timeout)?;
+        pending::drain(self, py);
         let t = self.inner.clone();
         py.enter_core(move || t.shutdown(d).map(|r| r.exported))
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        pending::drain(self, py);
         stats_to_py(py, &self.inner.stats(), BINDING_ERRORS.load(Relaxed))
     }
 
     /// Spans the memory exporter holds, as dicts (oldest first).
     fn memory_spans<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        pending::drain(self, py);
         let spans = self.inner.memory_spans();
         let out = PyList::empty(py);
         for s in &spans {
@@ -528,13 +473,15 @@ impl PyTracer {
         Ok(out)
     }
 
-    fn clear_memory(&self) {
+    fn clear_memory(&self, py: Python<'_>) {
+        pending::drain(self, py);
         self.inner.clear_memory();
     }
 
     /// `os.register_at_fork(before=...)`: pauses the export worker at a safe
     /// point so the child inherits no running thread or held lock.
     fn before_fork(&self, py: Python<'_>) -> bool {
+        pending::drain(self, py);
         let t = self.inner.clone();
         py.detach(move || guarded(|| t.before_fork()))
     }
@@ -546,8 +493,10 @@ impl PyTracer {
         });
     }
 
-    /// Gives the child a fresh queue and worker (no locks, no logging).
-    fn after_fork_child(&self) {
+    /// Gives the child a fresh queue and worker (no locks, no logging), and
+    /// an empty pending list: what it holds is the parent's to record.
+    fn after_fork_child(&self, py: Python<'_>) {
+        pending::discard(self, py);
         guarded(|| {
             self.inner.after_fork_child();
             true

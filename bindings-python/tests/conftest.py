@@ -88,7 +88,7 @@ def _core_parses_exchanges() -> bool:
     t = tokentrace._native.Tracer(exporter="memory")
     body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
     resp = b'{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'
-    t.record_exchange(1, 1, 0, False, 1, 2, 1, body, resp, False, 200, None, None, None, None, 0, False, None, None)
+    t.pending.append((1, 1, 1, 0, False, None, 1, 2, None, None, None, None, body, resp, 200, False, 0, False))
     t.flush(5)
     out = t.memory_spans()
     t.shutdown(1)
@@ -99,7 +99,7 @@ def _core_redacts_emails() -> bool:
     """Whether core redacts e-mail addresses in prompts (needs the parsers)."""
     t = tokentrace._native.Tracer(exporter="memory")
     body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"mail jane.doe@example.com"}]}'
-    t.record_exchange(1, 1, 0, False, 1, 2, 1, body, b"{}", False, 200, None, None, None, None, 0, False, None, None)
+    t.pending.append((1, 1, 1, 0, False, None, 1, 2, None, None, None, None, body, b"{}", 200, False, 0, False))
     t.flush(5)
     out = t.memory_spans()
     t.shutdown(1)

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 import tokentrace
-from conftest import needs_redaction, one_llm_span, parsed, run_script, spans
+from conftest import llm_spans, needs_redaction, one_llm_span, parsed, run_script, spans
 from tokentrace import _native, testing
 
 
@@ -197,6 +197,39 @@ def test_record_calls_never_raise_on_odd_values():
     assert a["big"] == str(2**80)
     assert json.loads(a["mixed"]) == [1, "a"]
     assert json.loads(a["nested"]) == {"a": [1, {"b": 2}]}
+
+
+def test_model_calls_are_recorded_in_batches_and_a_lone_call_does_not_wait(tt, fake_url):
+    import time
+
+    import openai
+    from tokentrace import _runtime as rt
+
+    assert any(th.name == "tokentrace-drain" and th.is_alive() for th in threading.enumerate())
+    with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="k", max_retries=0) as c:
+        for i in range(2 * rt.BATCH + 3):
+            c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"call {i}"}])
+            # The calling thread records every full batch itself: never more than one batch waits.
+            assert len(rt.pending) < rt.BATCH
+        c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "the last one"}])
+    # No flush, no further call: the drain thread records what waits.
+    deadline = time.monotonic() + 5
+    while rt.pending and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not rt.pending, "the drain thread recorded the calls left over"
+    prompts = [parsed(s, "gen_ai.input.messages")[0]["parts"][0]["content"] for s in llm_spans()]
+    assert sorted(prompts) == sorted([f"call {i}" for i in range(2 * rt.BATCH + 3)] + ["the last one"])
+
+
+def test_a_malformed_pending_entry_is_counted_never_raised(tt):
+    from tokentrace import _runtime as rt
+
+    before = tokentrace.stats()["binding_errors"]
+    rt.pending.extend([("not", "an", "entry"), None, ("x",) * 18])
+    tokentrace.flush(5)  # drains first; must not raise
+    assert not rt.pending
+    assert tokentrace.stats()["binding_errors"] == before + 3
+    assert spans() == []
 
 
 @needs_redaction

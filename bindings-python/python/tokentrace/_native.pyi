@@ -1,11 +1,10 @@
 """Type stubs of the native module (checked with `python -m mypy.stubtest tokentrace._native`)."""
 
-from typing import Any, Callable, Dict, List, Optional, Union, final
+from typing import Any, Dict, List, Optional, final
 
 __all__ = [
     "AlreadyShutdownError",
     "Attrs",
-    "Call",
     "FlushTimeoutError",
     "InvalidConfigError",
     "TokentraceError",
@@ -14,7 +13,6 @@ __all__ = [
     "binding_errors",
     "cli_main",
     "fork_epoch",
-    "install_call_hooks",
 ]
 
 __version__: str
@@ -30,46 +28,6 @@ class Attrs:
     def merged(self, attrs: Dict[str, Any]) -> "Attrs": ...
     def __len__(self) -> int: ...
     def keys(self) -> List[str]: ...
-
-@final
-class Call:
-    """One model call in flight (created by `Tracer.begin`)."""
-
-    @property
-    def api(self) -> int: ...
-    @property
-    def trace_hi(self) -> int: ...
-    @property
-    def trace_lo(self) -> int: ...
-    @property
-    def parent(self) -> int: ...
-    @property
-    def remote(self) -> bool: ...
-    @property
-    def inherited(self) -> Optional[Attrs]: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def request(self) -> Any: ...
-    @property
-    def response(self) -> Any: ...
-    @property
-    def stream(self) -> Any: ...
-    @stream.setter
-    def stream(self, value: Any) -> None: ...
-    def sending(self, request: Any) -> bool: ...
-    def exchange(self, response: Any) -> None: ...
-    def returned(self) -> None: ...
-    def failed(self, exc: BaseException) -> None: ...
-
-def install_call_hooks(
-    active: Any,
-    current: Any,
-    modules: Dict[str, Any],
-    otel_parent: Callable[[], Any],
-    runtime: Any,
-    finish_masked: Callable[[Call, int, Optional[str], Optional[str]], None],
-) -> None: ...
 
 @final
 class Tracer:
@@ -93,29 +51,10 @@ class Tracer:
     @property
     def is_shutdown(self) -> bool: ...
     def should_sample(self, trace_hi: int, trace_lo: int, parent: int) -> bool: ...
-    def begin(self, api: int) -> Optional[Call]: ...
-    def record_exchange(
-        self,
-        trace_hi: int,
-        trace_lo: int,
-        parent: int,
-        parent_remote: bool,
-        start_ns: int,
-        end_ns: int,
-        api: int,
-        request_body: Optional[bytes],
-        response_body: Union[bytes, bytearray, None],
-        streaming: bool,
-        status: Optional[int],
-        error_type: Optional[str],
-        error_message: Optional[str],
-        server_address: Optional[str],
-        server_port: Optional[int],
-        first_chunk_ns: int,
-        incomplete: bool,
-        inherited: Optional[Attrs],
-        attrs: Optional[Dict[str, Any]],
-    ) -> bool: ...
+    @property
+    def pending(self) -> List[Any]:
+        """Captured model calls not yet recorded; see `bindings-python/src/pending.rs` for an entry's layout."""
+    def drain(self) -> None: ...
     def feedback(
         self,
         trace_hi: int,

@@ -1,7 +1,8 @@
-"""Process-wide state: the native tracer, the id generator, fork and exit hooks.
+"""Process-wide state: the native tracer, the id generator, the drain
+thread, fork and exit hooks.
 
-The hot path reads the module attributes `tracer`, `root_always` and
-`parent_based` directly (one module-dict lookup each).
+The hot path reads the module attributes `tracer`, `pending`, `root_always`
+and `parent_based` directly (one module-dict lookup each).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import atexit
 import os
 import random
 import threading
-from typing import Callable, Optional
+import time
+from typing import Any, Callable, List, Optional
 
 from . import _native
 
@@ -26,6 +28,15 @@ root_always: bool = True
 parent_based: bool = True
 #: Seconds the exit hook may spend delivering queued spans.
 exit_timeout: float = 5.0
+#: The tracer's list of captured model calls not yet recorded (its `pending`).
+pending: List[Any] = []
+
+#: Calls recorded together: the native record runs once per batch, with its
+#: code cold only for the first (see `instrument/_http.py`).
+BATCH = 16
+#: Seconds a captured call may wait in `pending` when fewer than `BATCH`
+#: calls come: the drain thread then records them.
+DRAIN_INTERVAL = 0.25
 
 _lock = threading.Lock()
 
@@ -41,7 +52,7 @@ def new_id() -> int:
 
 
 def set_tracer(t: Optional[_native.Tracer], exit_timeout_s: Optional[float] = None) -> None:
-    global tracer, root_always, parent_based, exit_timeout
+    global tracer, root_always, parent_based, exit_timeout, pending
     with _lock:
         if t is not None:
             root_always = t.root_always
@@ -49,7 +60,34 @@ def set_tracer(t: Optional[_native.Tracer], exit_timeout_s: Optional[float] = No
             if exit_timeout_s is None:
                 exit_timeout_s = min(t.export_timeout, 5.0)
             exit_timeout = exit_timeout_s
+            pending = t.pending
         tracer = t
+    if t is not None:
+        _start_drainer()
+
+
+_drainer: Optional[threading.Thread] = None
+
+
+def _drain_loop() -> None:
+    while True:
+        time.sleep(DRAIN_INTERVAL)
+        t = tracer
+        if t is not None and pending:
+            try:
+                t.drain()
+            except Exception:
+                pass
+
+
+def _start_drainer() -> None:
+    """Starts the drain thread unless it runs (a forked child has none)."""
+    global _drainer
+    if _drainer is not None and _drainer.is_alive():
+        return
+    th = threading.Thread(target=_drain_loop, name="tokentrace-drain", daemon=True)
+    th.start()
+    _drainer = th
 
 
 def _before_fork() -> None:
@@ -82,6 +120,7 @@ def _after_fork_child() -> None:
     if t is not None:
         try:
             t.after_fork_child()
+            _start_drainer()
         except Exception:
             pass
 

@@ -1,12 +1,16 @@
-"""Raw capture of model API exchanges at the HTTP client.
+"""Capture of model calls at the client method and at the HTTP client.
 
-The resource-method wrappers (`_wrap.py`) start a native `Call` (see
-`bindings-python/src/call.rs`), which is the `ACTIVE` context variable while
-the method runs. The patched `Client.send` / `AsyncClient.send` of `httpx`
-and `httpx2` give it the request and the response. A buffered response is
-recorded by the native call when the method returns: request and response
-bytes go to core as one `Exchange`, and core parses them on its worker, so
-no field is ever picked out of a pydantic object on the application's thread.
+The resource-method wrappers (`_wrap.py`) start a `Call` (`begin`), which is
+the `ACTIVE` context variable while the method runs. The patched
+`Client.send` / `AsyncClient.send` of `httpx` and `httpx2` give it the request
+and the response. When the method returns, a buffered response's call is
+appended to the tracer's pending list as one tuple holding the httpx objects;
+the native side records the list in batches (`bindings-python/src/pending.rs`)
+and core parses the bodies on its worker, so no field is picked out of a
+pydantic object and no native code runs per call on the application's thread:
+native code is cold at every call (the client's own work evicts it from the
+caches), while the interpreter code this module runs is what the client
+keeps hot.
 
 A streamed response hands the call over to a `StreamCall` here: that
 response alone gets hooks on `iter_bytes` / `aiter_bytes` (a tee that copies
@@ -18,33 +22,151 @@ generator closed; or the `StreamCall` collected with nothing of the above.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from time import time_ns
 import sys
 from typing import Any, List, Optional, Tuple, cast
 
-from .. import _native
 from .. import _runtime as rt
 from ..context import CURRENT, otel_fallback_parent
 
-# API codes understood by the native `record_exchange`.
+# API codes understood by the native record (`pending.rs`).
 CHAT = 1
 RESPONSES = 2
 EMBEDDINGS = 3
 COMPLETIONS = 4
 ANTHROPIC_MESSAGES = 5
 
-#: The model call whose HTTP traffic is being captured (set and reset by the
-#: native `Call`).
-ACTIVE: ContextVar[Optional[_native.Call]] = ContextVar("tokentrace.llm_call", default=None)
+_OTEL_TRACE = "opentelemetry.trace"
 
-# Phases of a call.
+# Phases of a streamed call.
 _IN_CALL = 0
 _RETURNED = 1
 
 #: Events that end a provider's stream; seeing one means the stream was
 #: complete even if the client stopped reading before end-of-file.
 _TERMINAL = (b"[DONE]", b"message_stop", b"response.completed", b"response.failed", b"response.incomplete")
+
+
+class Call:
+    """One model call in flight, from the client method's entry to its record."""
+
+    __slots__ = ("api", "hi", "lo", "parent", "remote", "inherited", "start", "request", "response", "stream", "recorded")
+
+    def __init__(self, api: int, hi: int, lo: int, parent: int, remote: bool, inherited: Any) -> None:
+        self.api = api
+        # hi = lo = 0: a new trace whose id the core draws.
+        self.hi = hi
+        self.lo = lo
+        self.parent = parent
+        self.remote = remote
+        self.inherited = inherited
+        #: The last request sent (retries resend) and the last buffered response.
+        self.request: Any = None
+        self.response: Any = None
+        #: The `StreamCall` once a response is streamed.
+        self.stream: Optional[StreamCall] = None
+        self.recorded = False
+        self.start = time_ns()
+
+    def done(self) -> bool:
+        """Recorded, or handed to a stream that is: further traffic is not its."""
+        st = self.stream
+        return self.recorded or (st is not None and st.done)
+
+
+#: The model call whose HTTP traffic is being captured.
+ACTIVE: ContextVar[Optional[Call]] = ContextVar("tokentrace.llm_call", default=None)
+
+
+def begin(api: int) -> Optional[Call]:
+    """A model call under the current span, or None: not traced (no tracer,
+    unsampled, nested in another traced call). Never raises."""
+    try:
+        t = rt.tracer
+        if t is None or ACTIVE.get() is not None:
+            return None
+        parent = CURRENT.get()
+        if parent is None and _OTEL_TRACE in sys.modules:
+            parent = otel_fallback_parent()
+        if parent is None:
+            if rt.root_always:
+                return Call(api, 0, 0, 0, False, None)
+            hi, lo = rt.new_id(), rt.new_id()
+            if not t.should_sample(hi, lo, 0):
+                return None
+            return Call(api, hi, lo, 0, False, None)
+        hi = parent.trace_hi
+        lo = parent.trace_lo
+        if rt.parent_based:
+            if not parent.sampled:
+                return None
+        elif not t.should_sample(hi, lo, 1 if parent.sampled else 2):
+            return None
+        return Call(api, hi, lo, parent.span_id, parent.remote, parent.inherited)
+    except Exception:
+        return None
+
+
+def ended(call: Call, token: Token[Optional[Call]], exc: Optional[BaseException]) -> None:
+    """The wrapped method returned (`exc` None) or raised `exc`: `ACTIVE` is
+    reset, then a streamed call is handed to its `StreamCall`, any other is
+    recorded now. Never raises."""
+    try:
+        ACTIVE.reset(token)
+    except Exception:
+        pass
+    try:
+        st = call.stream
+        if exc is None:
+            if st is not None:
+                st.stream_returned()
+            else:
+                _finish(call, time_ns(), None, None)
+        elif st is not None:
+            st.failed(exc)
+        else:
+            _finish(call, time_ns(), type(exc).__name__, str(exc)[:2048])
+    except Exception:
+        pass
+
+
+def _finish(call: Call, end_ns: int, error_type: Optional[str], error_message: Optional[str]) -> None:
+    """Records a call that got a buffered response, or none, once."""
+    if call.recorded:
+        return
+    call.recorded = True
+    resp = call.response
+    status = body = None
+    if resp is not None:
+        status = resp.status_code
+        body = _content(resp)
+    _record(call, end_ns, call.request, status, body, False, error_type, error_message, 0, False)
+
+
+def _submit(entry: Tuple[Any, ...]) -> None:
+    """Appends a call to the tracer's pending list; a full batch is recorded
+    now, a partial one by the drain thread (`_runtime`) or the next native
+    entry that needs it (flush, stats, a manual span...)."""
+    t = rt.tracer
+    if t is None:
+        return
+    pending = rt.pending
+    pending.append(entry)
+    if len(pending) >= rt.BATCH:
+        t.drain()
+
+
+def _content(obj: Any) -> Any:
+    """An httpx request's or response's body once read (what the `content`
+    property returns, without its frame), else None."""
+    body = getattr(obj, "_content", None)
+    if body is None:
+        try:
+            body = obj.content
+        except Exception:
+            body = None
+    return body
 
 
 def _mask_bytes(data: Any) -> bytes:
@@ -67,8 +189,8 @@ def _apply_mask(req: Any, body: Any) -> Tuple[Any, Any]:
 
 
 class StreamCall:
-    """A model call whose response is streamed. The native `Call` hands over
-    to it at the first streamed response; it records once, at the first of:
+    """A model call whose response is streamed. The `Call` hands over to it at
+    the first streamed response; it records once, at the first of:
     the stream read to its end, the response closed, the tee closed, or
     itself collected unfinished (the finaliser)."""
 
@@ -81,10 +203,12 @@ class StreamCall:
     gen: Any = None
     stream_error: Optional[BaseException] = None
 
-    def __init__(self, call: _native.Call) -> None:
+    def __init__(self, call: Call) -> None:
+        # Copied, not referenced: the call holds this object, and a cycle
+        # would leave an abandoned stream to the cycle collector.
         self.api = call.api
-        self.hi = call.trace_hi  # hi = lo = 0: a new trace whose id the core draws
-        self.lo = call.trace_lo
+        self.hi = call.hi
+        self.lo = call.lo
         self.parent = call.parent
         self.remote = call.remote
         self.inherited = call.inherited
@@ -130,7 +254,7 @@ class StreamCall:
             return
         self.finish_stream()
 
-    # -- from the native call, when the method returns or raises ----------
+    # -- from the `Call`, when the method returns or raises ----------------
 
     def stream_returned(self) -> None:
         """The wrapped method returned the stream, which may still be open."""
@@ -175,24 +299,7 @@ class StreamCall:
             if self.done:
                 return
             self.done = True
-            _record(
-                self.hi,
-                self.lo,
-                self.parent,
-                self.remote,
-                self.inherited,
-                self.start,
-                end_ns,
-                self.api,
-                self.request,
-                self.status,
-                self.body,
-                True,
-                error_type,
-                error_message,
-                self.first_ns,
-                incomplete,
-            )
+            _record(self, end_ns, self.request, self.status, self.body, True, error_type, error_message, self.first_ns, incomplete)
         except Exception:
             pass
 
@@ -217,26 +324,9 @@ def _saw_terminal(body: bytearray) -> bool:
     return any(m in tail for m in _TERMINAL)
 
 
-def _server(req: Any) -> Tuple[Optional[str], Optional[int]]:
-    try:
-        # httpx/httpx2 keep the parsed URL as a named tuple: plain field reads instead of
-        # three properties (`host` also IDNA-decodes).
-        url = req.url
-        ref = getattr(url, "_uri_reference", None) or url
-        return ref.host, ref.port or (443 if ref.scheme == "https" else 80)
-    except Exception:
-        return None, None
-
-
 def _record(
-    hi: int,
-    lo: int,
-    parent: int,
-    remote: bool,
-    inherited: Any,
-    start: int,
+    call: Any,
     end_ns: int,
-    api: int,
     req: Any,
     status: Optional[int],
     body: Any,
@@ -246,71 +336,50 @@ def _record(
     first_ns: int,
     incomplete: bool,
 ) -> None:
-    """The Python record path: streamed calls, and plain ones under a mask hook."""
-    t = rt.tracer
-    if t is None:
-        return
-    server = port = None
-    req_body = None
+    """Appends the call's entry (`bindings-python/src/pending.rs` has its
+    layout). `call` is a `Call` or a `StreamCall`. Only plain values go in:
+    the bodies as the client's own `bytes`, never the httpx objects, which
+    would keep a batch's worth of requests and responses alive and make
+    the client allocate into cold memory."""
+    host = port = req_body = None
     if req is not None:
-        try:
-            req_body = req.content
-        except Exception:
-            req_body = None
-        server, port = _server(req)
+        req_body = _content(req)
+        host, port = _server(req)
     if rt.mask is not None:
         req_body, body = _apply_mask(req_body, body)
-    t.record_exchange(
-        hi,
-        lo,
-        parent,
-        remote,
-        start,
-        end_ns,
-        api,
-        req_body,
-        body,
-        streaming,
-        status,
-        error_type,
-        error_message,
-        server,
-        port,
-        first_ns,
-        incomplete,
-        inherited,
-        None,
+    _submit(
+        (
+            call.api,
+            call.hi,
+            call.lo,
+            call.parent,
+            call.remote,
+            call.inherited,
+            call.start,
+            end_ns,
+            host,
+            port,
+            error_type,
+            error_message,
+            req_body,
+            body,
+            status,
+            streaming,
+            first_ns,
+            incomplete,
+        )
     )
 
 
-def finish_masked(call: _native.Call, end_ns: int, error_type: Optional[str], error_message: Optional[str]) -> None:
-    """The native `Call`'s record when the application set a mask hook."""
-    resp = call.response
-    status = body = None
-    if resp is not None:
-        status = resp.status_code
-        try:
-            body = resp.content
-        except Exception:
-            body = None
-    _record(
-        call.trace_hi,
-        call.trace_lo,
-        call.parent,
-        call.remote,
-        call.inherited,
-        call.start,
-        end_ns,
-        call.api,
-        call.request,
-        status,
-        body,
-        False,
-        error_type,
-        error_message,
-        0,
-        False,
-    )
+def _server(req: Any) -> Tuple[Optional[str], Optional[int]]:
+    try:
+        # httpx/httpx2 keep the parsed URL as a named tuple: plain field reads
+        # instead of three properties (`host` also IDNA-decodes).
+        url = req.url
+        ref = getattr(url, "_uri_reference", None) or url
+        return ref.host, ref.port or (443 if ref.scheme == "https" else 80)
+    except Exception:
+        return None, None
 
 
 # -- the httpx / httpx2 patches ------------------------------------------------
@@ -355,7 +424,7 @@ async def _atee(call: StreamCall, it: Any) -> Any:
     call.on_stream_end(True)
 
 
-def _stream_response(call: _native.Call, request: Any, resp: Any, is_async: bool) -> None:
+def _stream_response(call: Call, request: Any, resp: Any, is_async: bool) -> None:
     st = call.stream
     if st is None:
         st = StreamCall(call)
@@ -421,14 +490,15 @@ def _closed(st: StreamCall) -> None:
 def make_send(orig: Any) -> Any:
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         call = ACTIVE.get()
-        if call is None or not call.sending(request):
+        if call is None or call.done():
             return orig(self, request, *args, **kwargs)
+        call.request = request
         resp = orig(self, request, *args, **kwargs)
         try:
             if kwargs.get("stream"):
                 _stream_response(call, request, resp, False)
             else:
-                call.exchange(resp)
+                call.response = resp
         except Exception:
             pass
         return resp
@@ -439,14 +509,15 @@ def make_send(orig: Any) -> Any:
 def make_async_send(orig: Any) -> Any:
     async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         call = ACTIVE.get()
-        if call is None or not call.sending(request):
+        if call is None or call.done():
             return await orig(self, request, *args, **kwargs)
+        call.request = request
         resp = await orig(self, request, *args, **kwargs)
         try:
             if kwargs.get("stream"):
                 _stream_response(call, request, resp, True)
             else:
-                call.exchange(resp)
+                call.response = resp
         except Exception:
             pass
         return resp
@@ -464,5 +535,3 @@ def targets(module: str) -> List[Any]:
 
 TARGETS = targets("httpx") + targets("httpx2")
 
-
-_native.install_call_hooks(ACTIVE, CURRENT, sys.modules, otel_fallback_parent, rt, finish_masked)

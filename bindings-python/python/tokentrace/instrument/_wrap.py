@@ -3,31 +3,30 @@
 They are transparent: the original is called with the same arguments, its
 return value is returned as is (streams are not proxied: their end is seen
 at the HTTP layer, see `_http.py`) and its exceptions propagate unchanged.
-The tracing work is three native entries that never raise: `Tracer.begin`
-(parent, sampling, the `ACTIVE` context variable), `Call.returned` (records
-a plain response; a stream records itself when it ends) and `Call.failed`.
+The tracing work is `begin` (parent, sampling) and `ended` (records a plain
+response; a stream records itself when it ends), neither of which raises.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import _runtime as rt
+from ._http import ACTIVE, begin, ended
 
 
 def sync_method(api: int) -> Callable[[Any], Any]:
     def factory(orig: Any) -> Any:
         def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
-            t = rt.tracer
-            call = t.begin(api) if t is not None else None
+            call = begin(api)
             if call is None:
                 return orig(self, *args, **kwargs)
+            token = ACTIVE.set(call)
             try:
                 result = orig(self, *args, **kwargs)
             except BaseException as e:
-                call.failed(e)
+                ended(call, token, e)
                 raise
-            call.returned()
+            ended(call, token, None)
             return result
 
         return traced
@@ -38,16 +37,16 @@ def sync_method(api: int) -> Callable[[Any], Any]:
 def async_method(api: int) -> Callable[[Any], Any]:
     def factory(orig: Any) -> Any:
         async def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
-            t = rt.tracer
-            call = t.begin(api) if t is not None else None
+            call = begin(api)
             if call is None:
                 return await orig(self, *args, **kwargs)
+            token = ACTIVE.set(call)
             try:
                 result = await orig(self, *args, **kwargs)
             except BaseException as e:
-                call.failed(e)
+                ended(call, token, e)
                 raise
-            call.returned()
+            ended(call, token, None)
             return result
 
         return traced
