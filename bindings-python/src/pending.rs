@@ -41,9 +41,8 @@ pub(crate) fn drain(tracer: &PyTracer, py: Python<'_>) {
     if n == 0 {
         return;
     }
-    // Taken out before any attribute is read: reading one may run Python code
-    // (a property), which may switch threads; what another thread appends
-    // meanwhile stays for the next drain.
+    // Taken out in one step, then recorded: what another thread appends after
+    // the take stays for the next drain, and nothing is recorded twice.
     let items = list.get_slice(0, n);
     if list.del_slice(0, n).is_err() {
         return;

@@ -4,9 +4,10 @@ The resource-method wrappers (`_wrap.py`) start a `Call` (`begin`), which is
 the `ACTIVE` context variable while the method runs. The patched
 `Client.send` / `AsyncClient.send` of `httpx` and `httpx2` give it the request
 and the response. When the method returns, a buffered response's call is
-appended to the tracer's pending list as one tuple holding the httpx objects;
-the native side records the list in batches (`bindings-python/src/pending.rs`)
-and core parses the bodies on its worker, so no field is picked out of a
+appended to the tracer's pending list as one tuple of plain values (ids,
+times, the client's own body `bytes`...); the native side records the list in
+batches (`bindings-python/src/pending.rs`) and core parses the bodies on its
+worker, so no field is picked out of a
 pydantic object and no native code runs per call on the application's thread:
 native code is cold at every call (the client's own work evicts it from the
 caches), while the interpreter code this module runs is what the client
@@ -28,7 +29,7 @@ import sys
 from typing import Any, List, Optional, Tuple, cast
 
 from .. import _runtime as rt
-from ..context import CURRENT, otel_fallback_parent
+from ..context import CURRENT, SpanContext, otel_fallback_parent
 
 # API codes understood by the native record (`pending.rs`).
 CHAT = 1
@@ -48,19 +49,21 @@ _RETURNED = 1
 _TERMINAL = (b"[DONE]", b"message_stop", b"response.completed", b"response.failed", b"response.incomplete")
 
 
+#: The parent of a model call that starts a trace whose id the core draws
+#: (ids 0, 0; span id 0: no parent span).
+_NEW_TRACE = SpanContext(0, 0, 0, True)
+
+
 class Call:
     """One model call in flight, from the client method's entry to its record."""
 
-    __slots__ = ("api", "hi", "lo", "parent", "remote", "inherited", "start", "request", "response", "stream", "recorded")
+    __slots__ = ("api", "ctx", "start", "request", "response", "stream", "recorded")
 
-    def __init__(self, api: int, hi: int, lo: int, parent: int, remote: bool, inherited: Any) -> None:
+    def __init__(self, api: int, ctx: SpanContext) -> None:
         self.api = api
-        # hi = lo = 0: a new trace whose id the core draws.
-        self.hi = hi
-        self.lo = lo
-        self.parent = parent
-        self.remote = remote
-        self.inherited = inherited
+        #: The parent span's context: the call's trace and parent span, its
+        #: remoteness and the attributes it inherits.
+        self.ctx = ctx
         #: The last request sent (retries resend) and the last buffered response.
         self.request: Any = None
         self.response: Any = None
@@ -91,19 +94,17 @@ def begin(api: int) -> Optional[Call]:
             parent = otel_fallback_parent()
         if parent is None:
             if rt.root_always:
-                return Call(api, 0, 0, 0, False, None)
+                return Call(api, _NEW_TRACE)
             hi, lo = rt.new_id(), rt.new_id()
             if not t.should_sample(hi, lo, 0):
                 return None
-            return Call(api, hi, lo, 0, False, None)
-        hi = parent.trace_hi
-        lo = parent.trace_lo
+            return Call(api, SpanContext(hi, lo, 0, True))
         if rt.parent_based:
             if not parent.sampled:
                 return None
-        elif not t.should_sample(hi, lo, 1 if parent.sampled else 2):
+        elif not t.should_sample(parent.trace_hi, parent.trace_lo, 1 if parent.sampled else 2):
             return None
-        return Call(api, hi, lo, parent.span_id, parent.remote, parent.inherited)
+        return Call(api, parent)
     except Exception:
         return None
 
@@ -126,7 +127,7 @@ def ended(call: Call, token: Token[Optional[Call]], exc: Optional[BaseException]
         elif st is not None:
             st.failed(exc)
         else:
-            _finish(call, time_ns(), type(exc).__name__, str(exc)[:2048])
+            _finish(call, time_ns(), *_describe(exc))
     except Exception:
         pass
 
@@ -155,6 +156,11 @@ def _submit(entry: Tuple[Any, ...]) -> None:
     pending.append(entry)
     if len(pending) >= rt.BATCH:
         t.drain()
+
+
+def _describe(exc: BaseException) -> Tuple[str, str]:
+    """An error's type name and message, the message cut to 2,048 characters."""
+    return type(exc).__name__, str(exc)[:2048]
 
 
 def _content(obj: Any) -> Any:
@@ -204,14 +210,10 @@ class StreamCall:
     stream_error: Optional[BaseException] = None
 
     def __init__(self, call: Call) -> None:
-        # Copied, not referenced: the call holds this object, and a cycle
-        # would leave an abandoned stream to the cycle collector.
+        # Copied, not the call referenced: the call holds this object, and a
+        # cycle would leave an abandoned stream to the cycle collector.
         self.api = call.api
-        self.hi = call.hi
-        self.lo = call.lo
-        self.parent = call.parent
-        self.remote = call.remote
-        self.inherited = call.inherited
+        self.ctx = call.ctx
         self.start = call.start
         self.request: Any = None
         # The streamed body so far. Copied, not a list of the chunks: kept
@@ -268,10 +270,7 @@ class StreamCall:
     def failed(self, exc: BaseException) -> None:
         try:
             self.phase = _RETURNED
-            msg = str(exc)
-            if len(msg) > 2048:
-                msg = msg[:2048]
-            self.finish(time_ns(), type(exc).__name__, msg, incomplete=not self.eof)
+            self.finish(time_ns(), *_describe(exc), incomplete=not self.eof)
         except Exception:
             pass
 
@@ -283,7 +282,7 @@ class StreamCall:
         complete = self.eof or _saw_terminal(self.body)
         err = self.stream_error
         if err is not None and not complete:
-            self.finish(time_ns(), type(err).__name__, str(err)[:2048], incomplete=True)
+            self.finish(time_ns(), *_describe(err), incomplete=True)
         else:
             self.finish(time_ns(), incomplete=not complete)
 
@@ -342,6 +341,7 @@ def _record(
     would keep a batch's worth of requests and responses alive and make
     the client allocate into cold memory."""
     host = port = req_body = None
+    ctx = call.ctx
     if req is not None:
         req_body = _content(req)
         host, port = _server(req)
@@ -350,11 +350,11 @@ def _record(
     _submit(
         (
             call.api,
-            call.hi,
-            call.lo,
-            call.parent,
-            call.remote,
-            call.inherited,
+            ctx.trace_hi,
+            ctx.trace_lo,
+            ctx.span_id,
+            ctx.remote,
+            ctx.inherited,
             call.start,
             end_ns,
             host,
