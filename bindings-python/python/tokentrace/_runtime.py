@@ -33,7 +33,7 @@ pending: List[Any] = []
 
 #: Calls recorded together: the native record runs once per batch, with its
 #: code cold only for the first (see `instrument/_http.py`).
-BATCH = 16
+BATCH = 64
 #: Seconds a captured call may wait in `pending` when fewer than `BATCH`
 #: calls come: the drain thread then records them.
 DRAIN_INTERVAL = 0.25

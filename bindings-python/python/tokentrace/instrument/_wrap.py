@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._http import ACTIVE, begin, ended
+from ._http import begin, ended
 
 
 def sync_method(api: int) -> Callable[[Any], Any]:
@@ -20,13 +20,12 @@ def sync_method(api: int) -> Callable[[Any], Any]:
             call = begin(api)
             if call is None:
                 return orig(self, *args, **kwargs)
-            token = ACTIVE.set(call)
             try:
                 result = orig(self, *args, **kwargs)
             except BaseException as e:
-                ended(call, token, e)
+                ended(call, e)
                 raise
-            ended(call, token, None)
+            ended(call)
             return result
 
         return traced
@@ -40,13 +39,12 @@ def async_method(api: int) -> Callable[[Any], Any]:
             call = begin(api)
             if call is None:
                 return await orig(self, *args, **kwargs)
-            token = ACTIVE.set(call)
             try:
                 result = await orig(self, *args, **kwargs)
             except BaseException as e:
-                ended(call, token, e)
+                ended(call, e)
                 raise
-            ended(call, token, None)
+            ended(call)
             return result
 
         return traced
