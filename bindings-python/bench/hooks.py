@@ -27,11 +27,10 @@ RESP.read()
 
 
 def one_call() -> None:
-    call = _http.begin(_http.CHAT)  # what the method wrapper does first
-    token = _http.ACTIVE.set(call)
+    call = _http.begin(_http.CHAT)  # what the method wrapper does first (ACTIVE set)
     call.request = REQ  # what the send hook does
     call.response = RESP
-    _http.ended(call, token, None)  # what the method wrapper does when the method returns
+    _http.ended(call)  # what the method wrapper does when the method returns
 
 
 def best(fn, n: int, repeat: int = 7) -> float:
