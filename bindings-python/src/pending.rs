@@ -51,7 +51,7 @@ pub(crate) fn drain(tracer: &PyTracer, py: Python<'_>) {
         // A panic is counted by `guarded`, an entry that does not decode here.
         guarded(|| {
             let decoded = match item.cast::<PyTuple>() {
-                Ok(e) if e.len() == ENTRY_LEN => record_entry(tracer, e).ok().flatten(),
+                Ok(e) if e.len() == ENTRY_LEN => record_entry(tracer, e).ok(),
                 _ => None,
             };
             decoded.unwrap_or_else(|| {
@@ -68,8 +68,8 @@ pub(crate) fn discard(tracer: &PyTracer, py: Python<'_>) {
     let _ = list.del_slice(0, list.len());
 }
 
-/// Some(whether core accepted it), or None for an entry that does not decode.
-fn record_entry(tracer: &PyTracer, e: &Bound<'_, PyTuple>) -> PyResult<Option<bool>> {
+/// Whether core accepted the entry; an error for one that does not decode.
+fn record_entry(tracer: &PyTracer, e: &Bound<'_, PyTuple>) -> PyResult<bool> {
     let item = |i: usize| e.get_borrowed_item(i);
     let api: u8 = item(0)?.extract()?;
     let span = CallSpan {
@@ -96,7 +96,7 @@ fn record_entry(tracer: &PyTracer, e: &Bound<'_, PyTuple>) -> PyResult<Option<bo
         stream_incomplete: item(17)?.is_truthy()?,
         ..Exchange::default()
     };
-    Ok(Some(tracer.record_call(span, ex, inherited.as_ref())))
+    Ok(tracer.record_call(span, ex, inherited.as_ref()))
 }
 
 fn opt_text(v: &Borrowed<'_, '_, PyAny>) -> Option<Str> {

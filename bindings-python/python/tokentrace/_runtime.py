@@ -1,8 +1,9 @@
 """Process-wide state: the native tracer, the id generator, the drain
 thread, fork and exit hooks.
 
-The hot path reads the module attributes `tracer`, `pending`, `root_always`
-and `parent_based` directly (one module-dict lookup each).
+The hot path reads the module attributes `tracer`, `pending`, `BATCH`,
+`mask`, `root_always` and `parent_based` directly (one module-dict lookup
+each).
 """
 
 from __future__ import annotations
