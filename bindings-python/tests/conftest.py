@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -83,12 +83,18 @@ def parsed(span: Dict[str, Any], key: str) -> Any:
 # -- capability checks: tests of core features being written on other branches
 
 
+def pending_entry(request: bytes, response: bytes) -> Tuple[Any, ...]:
+    """A chat call's entry for the tracer's pending list, laid out as
+    `instrument/_http.py` builds it (`src/pending.rs` reads it)."""
+    return (1, 1, 1, 0, False, None, 1, 2, None, None, None, None, request, response, 200, False, 0, False)
+
+
 def _core_parses_exchanges() -> bool:
     """Whether core's provider parsers are merged (the stub yields no model)."""
     t = tokentrace._native.Tracer(exporter="memory")
     body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
     resp = b'{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'
-    t.pending.append((1, 1, 1, 0, False, None, 1, 2, None, None, None, None, body, resp, 200, False, 0, False))
+    t.pending.append(pending_entry(body, resp))
     t.flush(5)
     out = t.memory_spans()
     t.shutdown(1)
@@ -99,7 +105,7 @@ def _core_redacts_emails() -> bool:
     """Whether core redacts e-mail addresses in prompts (needs the parsers)."""
     t = tokentrace._native.Tracer(exporter="memory")
     body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"mail jane.doe@example.com"}]}'
-    t.pending.append((1, 1, 1, 0, False, None, 1, 2, None, None, None, None, body, b"{}", 200, False, 0, False))
+    t.pending.append(pending_entry(body, b"{}"))
     t.flush(5)
     out = t.memory_spans()
     t.shutdown(1)

@@ -338,3 +338,70 @@ def test_anthropic_own_opentelemetry_spans_do_not_duplicate_the_llm_span(tt, fak
     if int(anthropic.__version__.split(".")[0]) >= 2:
         assert len(anthropic_spans) >= 2, [s.name for s in anthropic_spans]
     assert len(llm_spans()) == 2
+
+
+def _echo_client():
+    """An openai client whose transport answers every chat call with
+    "echo <the last message>"."""
+    import json
+
+    import openai._base_client as base
+
+    flavour = getattr(base, "httpx2", None) or base.httpx
+
+    def echo(request):
+        said = json.loads(request.content)["messages"][-1]["content"]
+        return flavour.Response(
+            200,
+            json={
+                "id": "c",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "m",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": f"echo {said}"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            },
+        )
+
+    return openai.OpenAI(
+        api_key="k", base_url="http://echo.invalid/v1", http_client=flavour.Client(transport=flavour.MockTransport(echo))
+    )
+
+
+def _prompt_and_answer(span):
+    import json
+
+    said = json.loads(span["attributes"]["gen_ai.input.messages"])[0]["parts"][0]["content"]
+    return said, json.loads(span["attributes"]["gen_ai.output.messages"])[0]["parts"][0]["content"]
+
+
+def test_concurrent_calls_keep_their_own_bodies(tt):
+    # Six threads call one client at once, switching as often as the
+    # interpreter lets them: each span carries its own prompt and its own
+    # completion, never another call's.
+    import sys
+
+    client = _echo_client()
+
+    def work(i):
+        for j in range(120):
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"p-{i}-{j} " * (1 + j % 7)}])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    tokentrace.flush(10)
+    calls = llm_spans()
+    assert len(calls) == 6 * 120
+    pairs = [_prompt_and_answer(s) for s in calls]
+    assert all(answer == f"echo {said}" for said, answer in pairs)
+    assert len({said for said, _ in pairs}) == 6 * 120
+    assert tokentrace.stats()["binding_errors"] == 0
+

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 import tokentrace
-from conftest import llm_spans, needs_redaction, one_llm_span, parsed, run_script, spans
+from conftest import llm_spans, needs_redaction, one_llm_span, parsed, pending_entry, run_script, spans
 from tokentrace import _native, testing
 
 
@@ -225,10 +225,13 @@ def test_a_malformed_pending_entry_is_counted_never_raised(tt):
     from tokentrace import _runtime as rt
 
     before = tokentrace.stats()["binding_errors"]
-    rt.pending.extend([("not", "an", "entry"), None, ("x",) * 18])
+    # The right length, with a field of the wrong type (a start time as text).
+    wrong_type = list(pending_entry(b"{}", b"{}"))
+    wrong_type[6] = "yesterday"
+    rt.pending.extend([("not", "an", "entry"), None, ("x",) * len(wrong_type), tuple(wrong_type)])
     tokentrace.flush(5)  # drains first; must not raise
     assert not rt.pending
-    assert tokentrace.stats()["binding_errors"] == before + 3
+    assert tokentrace.stats()["binding_errors"] == before + 4
     assert spans() == []
 
 
