@@ -23,8 +23,15 @@ pub fn parse_endpoint(raw: &str, protocol: Protocol, is_base: bool) -> Result<St
     if url.host_str().is_none_or(str::is_empty) {
         return Err("missing host; expected e.g. http://localhost:4318".into());
     }
+    // The scheme in its canonical lower case (`HTTPS://` is valid): the
+    // exporters decide on TLS by the `https://` prefix.
+    let scheme = url.scheme();
+    let raw = match raw.get(scheme.len()..) {
+        Some(rest) if raw[..scheme.len()].eq_ignore_ascii_case(scheme) => format!("{scheme}{rest}"),
+        _ => raw.to_string(),
+    };
     if protocol == Protocol::Grpc || !is_base {
-        return Ok(raw.to_string());
+        return Ok(raw);
     }
     let base = raw.trim_end_matches('/');
     if base.ends_with("/v1/traces") {

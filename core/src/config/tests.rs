@@ -223,6 +223,26 @@ fn capture_content_switches() {
 }
 
 #[test]
+fn endpoint_scheme_is_lower_cased() {
+    // The exporters set TLS up by the `https://` prefix.
+    for protocol in ["grpc", "http/protobuf"] {
+        let c = build(
+            Config::builder()
+                .with_protocol(protocol)
+                .with_endpoint("HTTPS://Collector:4318"),
+            &[],
+        )
+        .unwrap();
+        assert!(
+            c.otlp
+                .unwrap()
+                .endpoint
+                .starts_with("https://Collector:4318")
+        );
+    }
+}
+
+#[test]
 fn grpc_endpoint_kept_as_base() {
     let c = build(
         Config::builder()
