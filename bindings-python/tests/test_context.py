@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
 import tokentrace
-from conftest import llm_spans, spans
+from conftest import llm_spans, parsed, spans
 
 
 def by_name(all_spans):
@@ -343,8 +345,6 @@ def test_anthropic_own_opentelemetry_spans_do_not_duplicate_the_llm_span(tt, fak
 def _echo_client():
     """An openai client whose transport answers every chat call with
     "echo <the last message>"."""
-    import json
-
     import openai._base_client as base
 
     flavour = getattr(base, "httpx2", None) or base.httpx
@@ -369,18 +369,14 @@ def _echo_client():
 
 
 def _prompt_and_answer(span):
-    import json
-
-    said = json.loads(span["attributes"]["gen_ai.input.messages"])[0]["parts"][0]["content"]
-    return said, json.loads(span["attributes"]["gen_ai.output.messages"])[0]["parts"][0]["content"]
+    said = parsed(span, "gen_ai.input.messages")[0]["parts"][0]["content"]
+    return said, parsed(span, "gen_ai.output.messages")[0]["parts"][0]["content"]
 
 
 def test_concurrent_calls_keep_their_own_bodies(tt):
     # Six threads call one client at once, switching as often as the
     # interpreter lets them: each span carries its own prompt and its own
     # completion, never another call's.
-    import sys
-
     client = _echo_client()
 
     def work(i):
@@ -397,6 +393,7 @@ def test_concurrent_calls_keep_their_own_bodies(tt):
             t.join()
     finally:
         sys.setswitchinterval(interval)
+        client.close()
     tokentrace.flush(10)
     calls = llm_spans()
     assert len(calls) == 6 * 120
@@ -404,4 +401,3 @@ def test_concurrent_calls_keep_their_own_bodies(tt):
     assert all(answer == f"echo {said}" for said, answer in pairs)
     assert len({said for said, _ in pairs}) == 6 * 120
     assert tokentrace.stats()["binding_errors"] == 0
-
