@@ -7,7 +7,9 @@ import gc
 import json
 
 import anthropic
+import pydantic
 import pytest
+import tokentrace
 from conftest import llm_spans, needs_parsers, one_llm_span, parsed
 
 MSGS = [{"role": "user", "content": "Hello there"}]
@@ -148,3 +150,81 @@ async def test_async_create_and_stream(tt, aclient):
     async with aclient.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as s:
         await s.until_done()
     assert len(llm_spans()) == 3
+
+
+# -- `client.beta.messages` and `parse`: separate methods, not `create`
+
+
+class Forecast(pydantic.BaseModel):
+    city: str
+    days: int
+
+
+ROME = [{"role": "user", "content": "Forecast for Rome"}]
+
+
+# anthropic 0.x deprecates the beta `parse`'s `output_format` (its own warning).
+@pytest.mark.filterwarnings("ignore:The 'output_format' parameter is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("beta", [False, True], ids=["messages", "beta.messages"])
+def test_parse_is_traced_with_its_structured_answer(tt, client, beta):
+    resource = client.beta.messages if beta else client.messages
+    m = resource.parse(model="claude-haiku-4-5", max_tokens=100, messages=ROME, output_format=Forecast)
+    assert m.parsed_output == Forecast(city="Rome", days=1)
+    s = one_llm_span()
+    assert s["status_code"] != "error"
+    out = json.dumps(parsed(s, "gen_ai.output.messages"))
+    assert "Rome" in out and "days" in out
+    assert "Forecast for Rome" in json.dumps(parsed(s, "gen_ai.input.messages"))
+
+
+def test_beta_create_stream_and_stream_helper(tt, client):
+    m = client.beta.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS)
+    assert type(m).__name__ == "BetaMessage"
+    events = [e.type for e in client.beta.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS, stream=True)]
+    assert events[-1] == "message_stop"
+    with client.beta.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as stream:
+        text = "".join(stream.text_stream)
+    assert text == "This is a fake reply. You said: Hello there"
+    calls = llm_spans()
+    assert len(calls) == 3
+    for s in calls:
+        a = s["attributes"]
+        assert a["gen_ai.provider.name"] == "anthropic"
+        assert a["gen_ai.usage.output_tokens"] == 11
+        assert text in json.dumps(parsed(s, "gen_ai.output.messages"))
+    assert sum(1 for s in calls if s["attributes"].get("gen_ai.response.time_to_first_chunk")) == 2
+
+
+def test_beta_tool_runner_records_each_model_call(tt, client):
+    @anthropic.beta_tool
+    def get_weather(city: str) -> str:
+        """Current weather for a city."""
+        return json.dumps({"city": city, "sky": "sunny", "temp_c": 24})
+
+    with tokentrace.trace("agent") as root:
+        turns = [
+            m.stop_reason
+            for m in client.beta.messages.tool_runner(
+                model="claude-haiku-4-5",
+                max_tokens=200,
+                tools=[get_weather],
+                messages=[{"role": "user", "content": "What's the weather in Paris?"}],
+            )
+        ]
+    assert turns == ["tool_use", "end_turn"]
+    first, second = sorted(llm_spans(), key=lambda s: s["start_unix_nanos"])
+    assert first["parent_span_id"] == second["parent_span_id"] == root.span_id
+    assert first["attributes"]["gen_ai.response.finish_reasons"] == ["tool_use"]
+    assert "get_weather" in json.dumps(parsed(first, "gen_ai.output.messages"))
+    assert "sunny" in json.dumps(parsed(second, "gen_ai.input.messages"))
+
+
+async def test_async_beta_create_stream_helper_and_parse(tt, aclient):
+    await aclient.beta.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS)
+    async with aclient.beta.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as s:
+        await s.until_done()
+    m = await aclient.messages.parse(model="claude-haiku-4-5", max_tokens=100, messages=ROME, output_format=Forecast)
+    assert m.parsed_output == Forecast(city="Rome", days=1)
+    calls = llm_spans()
+    assert len(calls) == 3
+    assert all(c["attributes"]["gen_ai.usage.output_tokens"] > 0 for c in calls)

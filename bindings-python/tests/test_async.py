@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import anthropic
 import openai
 import pytest
 import tokentrace
@@ -83,3 +84,56 @@ async def test_async_with_raw_response(tt, aclient):
     raw = await aclient.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MSGS)
     assert raw.parse().choices[0].message.content
     assert len(llm_spans()) == 1
+
+
+# -- the aiohttp transport (`http_client=DefaultAioHttpClient()`), which the
+# clients recommend for high concurrency: an httpx AsyncClient subclass whose
+# responses stream from aiohttp.
+
+
+async def test_openai_over_aiohttp(tt, fake_url):
+    c = openai.AsyncOpenAI(
+        base_url=f"{fake_url}/v1", api_key="sk-fake", max_retries=0, http_client=openai.DefaultAioHttpClient()
+    )
+    async with c:
+        r = await c.chat.completions.create(model="gpt-4o-mini", messages=MSGS)
+        assert r.choices[0].message.content.startswith("This is a fake reply")
+        stream = await c.chat.completions.create(
+            model="gpt-4o-mini", messages=MSGS, stream=True, stream_options={"include_usage": True}
+        )
+        text = "".join([ch.choices[0].delta.content or "" async for ch in stream if ch.choices])
+        assert len(llm_spans()) == 2
+        stream = await c.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True)
+        async for _ in stream:
+            break
+        await stream.close()
+        assert len(llm_spans()) == 3
+        with pytest.raises(openai.InternalServerError):
+            await c.chat.completions.create(model="error-500", messages=MSGS)
+    whole, streamed, cut, failed = sorted(llm_spans(), key=lambda s: s["start_unix_nanos"])
+    for s in (whole, streamed):
+        a = s["attributes"]
+        assert a["gen_ai.usage.output_tokens"] == 11
+        assert text in a["gen_ai.output.messages"]
+    # aiohttp may hand the whole short stream over in one read: the cut
+    # stream's record holds what arrived, whatever the finish it shows.
+    for s in (streamed, cut):
+        assert s["attributes"]["gen_ai.response.time_to_first_chunk"] > 0
+    assert failed["status_code"] == "error"
+    assert failed["attributes"]["error.type"] == "InternalServerError"
+
+
+async def test_anthropic_over_aiohttp(tt, fake_url):
+    c = anthropic.AsyncAnthropic(
+        base_url=fake_url, api_key="sk-fake", max_retries=0, http_client=anthropic.DefaultAioHttpClient()
+    )
+    async with c:
+        m = await c.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=MSGS)
+        async with c.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=MSGS) as s:
+            text = "".join([t async for t in s.text_stream])
+    assert text == m.content[0].text
+    calls = llm_spans()
+    assert len(calls) == 2
+    for s in calls:
+        assert s["attributes"]["gen_ai.usage.output_tokens"] == 11
+        assert text in s["attributes"]["gen_ai.output.messages"]

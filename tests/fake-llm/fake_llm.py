@@ -1026,6 +1026,16 @@ class CacheBook:
             self._seen.clear()
 
 
+def _anthropic_output_schema(body: dict) -> Any:
+    """The JSON schema of a structured-output request (`output_config.format`,
+    or the earlier beta `output_format`), or None."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else body.get("output_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        return fmt.get("schema") or {}
+    return None
+
+
 def anthropic_messages(body: dict, trig: Triggers, cache: CacheBook) -> Answer:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -1107,8 +1117,12 @@ def anthropic_messages(body: dict, trig: Triggers, cache: CacheBook) -> Answer:
             spent += need
             stop_reason = "tool_use"
     if use_block is None:
+        reply = reply_for(last_text, tool_result=bool(results))
+        schema = _anthropic_output_schema(body)
+        if schema is not None:
+            reply = _compact(_example_from_schema(schema, _hint_word(last_text)))
         text, reason, stop_sequence = _apply_limits(
-            reply_for(last_text, tool_result=bool(results)),
+            reply,
             max(0, max_tokens - spent),
             _stops(body.get("stop_sequences")),
         )

@@ -343,6 +343,24 @@ def test_chat_json_schema_response_format(oa):
     assert json.loads(r.choices[0].message.content) == {"city": "Rome", "days": 1}
 
 
+def test_messages_structured_output(an):
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        "required": ["city", "days"],
+        "additionalProperties": False,
+    }
+    fmt = {"type": "json_schema", "schema": schema}
+    for extra in ({"output_config": {"format": fmt}}, {"output_format": fmt}):
+        m = an.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "Forecast for Rome"}],
+            extra_body=extra,
+        )
+        assert json.loads(m.content[0].text) == {"city": "Rome", "days": 1}, extra
+
+
 @pytest.mark.anyio
 async def test_chat_async(aoa):
     r = await aoa.chat.completions.create(model="gpt-4o-mini", messages=_user(HELLO))
