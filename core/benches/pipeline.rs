@@ -52,6 +52,8 @@ struct Run {
     /// First record to last delivery.
     elapsed: Duration,
     export_cpu_ns: u64,
+    /// Request body bytes the receiver got (`None`: not an OTLP/HTTP run).
+    wire_bytes: Option<u64>,
     threads: BTreeMap<String, u64>,
     stats: Option<Stats>,
 }
@@ -182,6 +184,11 @@ fn tt_http(
         app_cpu,
         elapsed: recv.last_receipt().saturating_duration_since(t0),
         export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
+        wire_bytes: Some(
+            recv.counts
+                .body_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
         threads,
         stats: Some(stats),
     }
@@ -225,6 +232,7 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
         app_cpu,
         elapsed,
         export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
+        wire_bytes: None,
         threads,
         stats: Some(stats),
     }
@@ -258,6 +266,11 @@ fn peer_http(
         app_cpu,
         elapsed: recv.last_receipt().saturating_duration_since(t0),
         export_cpu_ns: cpu::sum_prefixed(&threads, &[BSP_THREAD, REQWEST_THREAD]),
+        wire_bytes: Some(
+            recv.counts
+                .body_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
         threads,
         stats: None,
     }
@@ -270,9 +283,9 @@ fn leak(s: String) -> &'static str {
 fn print_report(runs: &[Run]) {
     println!();
     println!(
-        "| run | config | delivered / sent | dropped | app ns/span (wall / CPU) | delivered/s | export CPU µs/span |"
+        "| run | config | delivered / sent | dropped | app ns/span (wall / CPU) | delivered/s | export CPU µs/span | request bytes/span |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for r in runs {
         let dropped = r.spans - r.delivered.min(r.spans);
         let reported = match r.reported_drops {
@@ -283,8 +296,11 @@ fn print_report(runs: &[Run]) {
                 100.0 * dropped as f64 / r.spans as f64
             ),
         };
+        let wire = r
+            .wire_bytes
+            .map_or_else(|| "—".to_string(), |b| thousands(b / r.delivered.max(1)));
         println!(
-            "| {} | {} | {} / {} | {} | {:.0} / {:.0} | {} | {:.2} |",
+            "| {} | {} | {} / {} | {} | {:.0} / {:.0} | {} | {:.2} | {wire} |",
             r.name,
             r.config,
             thousands(r.delivered),
