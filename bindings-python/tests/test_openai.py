@@ -363,3 +363,46 @@ def test_stream_helpers(tt, client):
     calls = llm_spans()
     assert len(calls) == 2
     assert all(c["attributes"]["gen_ai.response.time_to_first_chunk"] > 0 for c in calls)
+
+
+# -- other providers behind the openai client: the fake server is the HTTP
+# proxy, so each request keeps the provider's host name.
+
+
+def test_azure_openai_is_its_own_provider_and_priced_by_the_real_model(tt, fake_url):
+    az = openai.AzureOpenAI(
+        azure_endpoint="http://myres.openai.azure.com",
+        api_version="2024-10-21",
+        api_key="sk-fake",
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(proxy=fake_url),
+    )
+    with az:
+        az.chat.completions.create(model="gpt-4o", messages=MSGS)
+        az.embeddings.create(model="text-embedding-3-small", input="hi")
+    chat, embed = sorted(llm_spans(), key=lambda s: s["start_unix_nanos"])
+    for s in (chat, embed):
+        a = s["attributes"]
+        assert a["gen_ai.provider.name"] == "azure.ai.openai"
+        assert a["server.address"] == "myres.openai.azure.com"
+        assert "sk-fake" not in json.dumps(s)
+    a = chat["attributes"]
+    assert a["gen_ai.request.model"] == "gpt-4o"
+    assert a["gen_ai.response.model"].startswith("gpt-4o-20")  # the real, dated model
+    # gpt-4o at OpenAI's list price: $2.50 / $10 per million tokens.
+    want = (a["gen_ai.usage.input_tokens"] * 2.5 + a["gen_ai.usage.output_tokens"] * 10) / 1e6
+    assert a["tokentrace.cost.total_usd"] == pytest.approx(want)
+
+
+def test_an_openai_compatible_provider_is_named_by_its_host(tt, fake_url):
+    with openai.OpenAI(
+        base_url="http://api.groq.com/openai/v1",
+        api_key="sk-fake",
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(proxy=fake_url),
+    ) as groq:
+        groq.chat.completions.create(model="llama-3.3-70b-versatile", messages=MSGS)
+    a = one_llm_span()["attributes"]
+    assert a["gen_ai.provider.name"] == "groq"
+    assert a["server.address"] == "api.groq.com"
+    assert a["tokentrace.cost.total_usd"] > 0

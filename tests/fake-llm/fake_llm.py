@@ -1026,6 +1026,21 @@ class CacheBook:
             self._seen.clear()
 
 
+_AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(/.*)$")
+
+
+def _azure_route(route: str) -> tuple[str, str | None]:
+    """Azure OpenAI's paths (`/openai/deployments/{name}/chat/completions`,
+    `/openai/v1/chat/completions`, also Groq's base path) as the OpenAI route,
+    and the deployment named in the path (the model when the body names none)."""
+    m = _AZURE_DEPLOYMENT.match(route)
+    if m:
+        return m.group(2), m.group(1)
+    if route.startswith("/openai/v1/"):
+        return route[len("/openai/v1") :], None
+    return route, None
+
+
 def _anthropic_output_schema(body: dict) -> Any:
     """The JSON schema of a structured-output request (`output_config.format`,
     or the earlier beta `output_format`), or None."""
@@ -1492,6 +1507,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             return
         if route.startswith("/v1/"):
             route = route[3:]
+        route, deployment = _azure_route(route)
         provider = self._provider(route)
         headers = self._headers_lower()
         raw = b""
@@ -1512,6 +1528,8 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             )
             self._send_error(provider, 400, f"Could not parse the JSON body: {exc}")
             return
+        if deployment is not None and isinstance(body, dict):
+            body.setdefault("model", deployment)
         self.server.record(
             {
                 "method": "POST",

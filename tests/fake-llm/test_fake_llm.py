@@ -343,6 +343,27 @@ def test_chat_json_schema_response_format(oa):
     assert json.loads(r.choices[0].message.content) == {"city": "Rome", "days": 1}
 
 
+def test_azure_openai_paths_through_a_proxy(fake):
+    """The real AzureOpenAI client (deployment in the path), with the fake as
+    its HTTP proxy, so the request keeps an Azure host name."""
+    az = openai.AzureOpenAI(
+        azure_endpoint="http://myres.openai.azure.com",
+        api_version="2024-10-21",
+        api_key="sk-fake",
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(proxy=fake.base_url),
+    )
+    r = az.chat.completions.create(model="prod-gpt4o", messages=_user(HELLO))
+    assert r.choices[0].message.content == HELLO_REPLY
+    e = az.embeddings.create(model="prod-embed", input="hi")
+    assert e.data[0].embedding
+    paths = [rec["path"] for rec in fake.records()]
+    assert paths == [
+        "/openai/deployments/prod-gpt4o/chat/completions",
+        "/openai/deployments/prod-embed/embeddings",
+    ]
+
+
 def test_messages_structured_output(an):
     schema = {
         "type": "object",

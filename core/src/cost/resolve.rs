@@ -36,6 +36,9 @@ pub(crate) fn canonical_provider(provider: &str) -> String {
         "google" | "gemini" | "google_genai" | "google.genai" | "gcp.gen_ai" | "gcp.vertex_ai"
         | "vertex_ai" | "vertexai" => "gcp.gemini",
         "mistral" | "mistralai" => "mistral_ai",
+        // Azure OpenAI's Global deployments are priced as OpenAI's list
+        // (Data Zone and Regional ones ~10% above: override to match).
+        "azure.ai.openai" | "azure_openai" | "azure" => "openai",
         "together" | "togetherai" => "together_ai",
         "fireworks" | "fireworksai" => "fireworks_ai",
         _ => return lower,
@@ -246,6 +249,7 @@ mod tests {
         assert_eq!(canonical_provider("Google"), "gcp.gemini");
         assert_eq!(canonical_provider("gcp.vertex_ai"), "gcp.gemini");
         assert_eq!(canonical_provider("mistral"), "mistral_ai");
+        assert_eq!(canonical_provider("azure.ai.openai"), "openai");
         assert_eq!(canonical_provider("together"), "together_ai");
         assert_eq!(canonical_provider(" OpenAI "), "openai");
     }

@@ -8,6 +8,7 @@
 
 mod anthropic;
 mod common;
+mod host;
 mod json;
 mod openai_chat;
 mod openai_embeddings;
@@ -26,7 +27,15 @@ pub fn parse_exchange(ex: &Exchange) -> LlmCall {
         ApiKind::OpenAiCompletions => ("openai", Operation::TextCompletion),
         ApiKind::OpenAiChatCompletions | ApiKind::OpenAiResponses => ("openai", Operation::Chat),
     };
-    let mut call = LlmCall::new(ex.provider.clone().unwrap_or_else(|| provider.into()), op);
+    // The binding's override, else the server's provider, else the API's.
+    let provider = match (&ex.provider, &ex.server_address) {
+        (Some(p), _) => p.clone(),
+        (None, Some(host)) => host::provider_for_host(api, host)
+            .unwrap_or(provider)
+            .into(),
+        (None, None) => provider.into(),
+    };
+    let mut call = LlmCall::new(provider, op);
     call.server_address = ex.server_address.clone();
     call.server_port = ex.server_port;
 
@@ -144,6 +153,22 @@ mod tests {
         assert_eq!(&*c.provider, "anthropic");
         let c = parse_exchange(&ex(ApiKind::OpenAiCompletions, "{}", ""));
         assert_eq!(c.operation, Operation::TextCompletion);
+    }
+
+    #[test]
+    fn provider_is_named_by_the_server_unless_the_binding_names_it() {
+        let mut e = ex(ApiKind::OpenAiChatCompletions, r#"{"model":"m"}"#, "");
+        e.server_address = Some("myres.openai.azure.com".into());
+        assert_eq!(&*parse_exchange(&e).provider, "azure.ai.openai");
+        e.server_address = Some("api.groq.com".into());
+        assert_eq!(&*parse_exchange(&e).provider, "groq");
+        e.provider = Some("my-gateway".into());
+        assert_eq!(&*parse_exchange(&e).provider, "my-gateway");
+        let mut e = ex(ApiKind::AnthropicMessages, "{}", "");
+        e.server_address = Some("us-east5-aiplatform.googleapis.com".into());
+        assert_eq!(&*parse_exchange(&e).provider, "gcp.vertex_ai");
+        e.server_address = Some("127.0.0.1".into());
+        assert_eq!(&*parse_exchange(&e).provider, "anthropic");
     }
 
     #[test]
