@@ -16,7 +16,7 @@
 //! `(api, trace_hi, trace_lo, parent, parent_remote, inherited, start_ns,
 //!   end_ns, server_address, server_port, error_type, error_message,
 //!   request_body, response_body, status, streaming, first_chunk_ns,
-//!   incomplete)`.
+//!   incomplete, url_path)`.
 //!
 //! Every native entry that must see the calls made before it (flush,
 //! shutdown, stats, manual spans, feedback, fork) drains first, so the list
@@ -32,7 +32,7 @@ use tokentrace_core::{Exchange, Str};
 use crate::conversions::{PyAttrs, text};
 use crate::tracer::{BINDING_ERRORS, CallSpan, PyTracer, api_kind, guarded};
 
-const ENTRY_LEN: usize = 18;
+const ENTRY_LEN: usize = 19;
 
 /// Records every pending entry; a malformed one is counted and skipped.
 pub(crate) fn drain(tracer: &PyTracer, py: Python<'_>) {
@@ -94,6 +94,7 @@ fn record_entry(tracer: &PyTracer, e: &Bound<'_, PyTuple>) -> PyResult<bool> {
         streaming: item(15)?.is_truthy()?,
         first_chunk_unix_nanos: (first != 0).then_some(first),
         stream_incomplete: item(17)?.is_truthy()?,
+        url_path: opt_text(&item(18)?),
         ..Exchange::default()
     };
     Ok(tracer.record_call(span, ex, inherited.as_ref()))

@@ -86,7 +86,7 @@ def parsed(span: Dict[str, Any], key: str) -> Any:
 def pending_entry(request: bytes, response: bytes) -> Tuple[Any, ...]:
     """A chat call's entry for the tracer's pending list, laid out as
     `instrument/_http.py` builds it (`src/pending.rs` reads it)."""
-    return (1, 1, 1, 0, False, None, 1, 2, None, None, None, None, request, response, 200, False, 0, False)
+    return (1, 1, 1, 0, False, None, 1, 2, None, None, None, None, request, response, 200, False, 0, False, None)
 
 
 def _core_parses_exchanges() -> bool:

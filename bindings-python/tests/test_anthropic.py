@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+from typing import Any
 
 import anthropic
 import pydantic
@@ -228,3 +229,84 @@ async def test_async_beta_create_stream_helper_and_parse(tt, aclient):
     calls = llm_spans()
     assert len(calls) == 3
     assert all(c["attributes"]["gen_ai.usage.output_tokens"] > 0 for c in calls)
+
+
+# -- Claude on Vertex AI and Bedrock: the model travels in the URL, and
+# Bedrock streams AWS event-stream frames instead of SSE. The fake server is
+# the HTTP proxy, so each request keeps the platform's host name.
+
+VERTEX_MODEL = "claude-sonnet-4-5@20250929"
+BEDROCK_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+REPLY = "This is a fake reply. You said: Hello there"
+
+
+def _vertex(fake_url: str) -> anthropic.AnthropicVertex:
+    return anthropic.AnthropicVertex(
+        region="us-east5",
+        project_id="proj",
+        access_token="ya29.secret-token",
+        max_retries=0,
+        base_url="http://us-east5-aiplatform.googleapis.com/v1",
+        http_client=anthropic.DefaultHttpxClient(proxy=fake_url),
+    )
+
+
+def _bedrock(fake_url: str, cls: type = anthropic.AnthropicBedrock) -> Any:
+    http = anthropic.DefaultAsyncHttpxClient if cls is anthropic.AsyncAnthropicBedrock else anthropic.DefaultHttpxClient
+    return cls(
+        aws_region="us-east-1",
+        aws_access_key="AKIDEXAMPLE",
+        aws_secret_key="aws-secret-key",
+        max_retries=0,
+        base_url="http://bedrock-runtime.us-east-1.amazonaws.com",
+        http_client=http(proxy=fake_url),
+    )
+
+
+def _check_platform_calls(provider: str, model: str, n: int) -> None:
+    calls = llm_spans()
+    assert len(calls) == n
+    for s in calls:
+        a = s["attributes"]
+        assert a["gen_ai.provider.name"] == provider
+        assert a["gen_ai.request.model"] == model
+        assert s["name"] == f"chat {model}"
+        assert a["gen_ai.usage.input_tokens"] == 3 and a["gen_ai.usage.output_tokens"] == 11
+        assert REPLY in json.dumps(parsed(s, "gen_ai.output.messages"))
+        assert a["tokentrace.cost.total_usd"] > 0
+        text = json.dumps(s)
+        assert "secret" not in text and "AKIDEXAMPLE" not in text
+
+
+@needs_parsers
+def test_claude_on_vertex_ai(tt, fake_url):
+    client = _vertex(fake_url)
+    m = client.messages.create(model=VERTEX_MODEL, max_tokens=100, messages=MSGS)
+    assert m.content[0].text == REPLY
+    with client.messages.stream(model=VERTEX_MODEL, max_tokens=100, messages=MSGS) as stream:
+        assert "".join(stream.text_stream) == REPLY
+    client.close()
+    _check_platform_calls("gcp.vertex_ai", VERTEX_MODEL, 2)
+
+
+@needs_parsers
+def test_claude_on_bedrock_json_and_event_streams(tt, fake_url):
+    client = _bedrock(fake_url)
+    m = client.messages.create(model=BEDROCK_MODEL, max_tokens=100, messages=MSGS)
+    assert m.content[0].text == REPLY
+    with client.messages.stream(model=BEDROCK_MODEL, max_tokens=100, messages=MSGS) as stream:
+        assert "".join(stream.text_stream) == REPLY
+    events = [e.type for e in client.messages.create(model=BEDROCK_MODEL, max_tokens=100, messages=MSGS, stream=True)]
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    client.close()
+    _check_platform_calls("aws.bedrock", BEDROCK_MODEL, 3)
+    assert sum(1 for s in llm_spans() if s["attributes"].get("gen_ai.response.time_to_first_chunk")) == 2
+
+
+@needs_parsers
+async def test_claude_on_bedrock_async_stream(tt, fake_url):
+    client = _bedrock(fake_url, anthropic.AsyncAnthropicBedrock)
+    async with client.messages.stream(model=BEDROCK_MODEL, max_tokens=100, messages=MSGS) as stream:
+        assert "".join([t async for t in stream.text_stream]) == REPLY
+    await client.close()
+    _check_platform_calls("aws.bedrock", BEDROCK_MODEL, 1)

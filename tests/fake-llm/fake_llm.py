@@ -33,10 +33,11 @@ import sys
 import threading
 import time
 import traceback
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import zip_longest
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "FakeLLMServer",
@@ -1027,18 +1028,67 @@ class CacheBook:
 
 
 _AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(/.*)$")
+_VERTEX_MODEL = re.compile(
+    r"^/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/([^/:]+):(rawPredict|streamRawPredict)$"
+)
+_BEDROCK_MODEL = re.compile(r"^/model/([^/]+)/(invoke|invoke-with-response-stream)$")
 
 
-def _azure_route(route: str) -> tuple[str, str | None]:
-    """Azure OpenAI's paths (`/openai/deployments/{name}/chat/completions`,
-    `/openai/v1/chat/completions`, also Groq's base path) as the OpenAI route,
-    and the deployment named in the path (the model when the body names none)."""
+class Platform:
+    """What a cloud platform's path says: the model it names (the body then
+    has none), whether it asks for a stream, and the stream's framing."""
+
+    def __init__(self, model: str | None = None, stream: bool | None = None, eventstream: bool = False) -> None:
+        self.model = model
+        self.stream = stream
+        self.eventstream = eventstream
+
+    def apply(self, body: Any) -> None:
+        if not isinstance(body, dict):
+            return
+        if self.model is not None:
+            body.setdefault("model", self.model)
+        if self.stream:
+            body["stream"] = True
+
+
+def _platform_route(route: str) -> tuple[str, Platform]:
+    """Cloud platforms' paths as the provider's own route:
+    - Azure OpenAI: `/openai/deployments/{name}/chat/completions` (the
+      deployment is the model when the body names none) and
+      `/openai/v1/chat/completions` (also Groq's base path);
+    - Vertex AI: `/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:rawPredict`
+      (`:streamRawPredict` streams SSE);
+    - Bedrock: `/model/{id}/invoke` (`/invoke-with-response-stream` streams
+      AWS event-stream frames, see `_event_stream_message`)."""
     m = _AZURE_DEPLOYMENT.match(route)
     if m:
-        return m.group(2), m.group(1)
+        return m.group(2), Platform(model=m.group(1))
     if route.startswith("/openai/v1/"):
-        return route[len("/openai/v1") :], None
-    return route, None
+        return route[len("/openai/v1") :], Platform()
+    m = _VERTEX_MODEL.match(route)
+    if m:
+        return "/messages", Platform(model=m.group(1))
+    m = _BEDROCK_MODEL.match(route)
+    if m:
+        streamed = m.group(2) == "invoke-with-response-stream"
+        return "/messages", Platform(model=unquote(m.group(1)), stream=streamed, eventstream=streamed)
+    return route, Platform()
+
+
+def _event_stream_message(event: dict) -> bytes:
+    """One AWS event-stream message carrying `event` as Bedrock does:
+    string headers, then `{"bytes": base64(event JSON)}`, each part
+    checksummed with CRC32 (`application/vnd.amazon.eventstream`)."""
+    headers = b""
+    for name, value in ((":event-type", "chunk"), (":content-type", "application/json"), (":message-type", "event")):
+        headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(value)) + value.encode()
+    payload = json.dumps({"bytes": base64.b64encode(_compact(event).encode()).decode(), "p": "abcdefgh"}).encode()
+    total = 16 + len(headers) + len(payload)
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + headers + payload
+    return message + struct.pack(">I", zlib.crc32(message))
 
 
 def _anthropic_output_schema(body: dict) -> Any:
@@ -1450,7 +1500,10 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
 
     def _stream(self, provider: str, answer: Answer, trig: Triggers) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        framed = getattr(self, "_eventstream", False)
+        self.send_header(
+            "Content-Type", "application/vnd.amazon.eventstream" if framed else "text/event-stream; charset=utf-8"
+        )
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         for key, value in self._common_headers(provider).items():
@@ -1466,9 +1519,9 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
                 and answer.error_event is not None
             ):
                 for err in answer.error_event():
-                    self._write_chunk(err.encode())
+                    self._write_chunk(_event_stream_message(err.data) if framed else err.encode())
                 break
-            self._write_chunk(event.encode())
+            self._write_chunk(_event_stream_message(event.data) if framed else event.encode())
             if event.delta:
                 deltas += 1
                 if trig.cut_after is not None and deltas >= trig.cut_after:
@@ -1507,7 +1560,8 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             return
         if route.startswith("/v1/"):
             route = route[3:]
-        route, deployment = _azure_route(route)
+        route, platform = _platform_route(route)
+        self._eventstream = platform.eventstream
         provider = self._provider(route)
         headers = self._headers_lower()
         raw = b""
@@ -1528,8 +1582,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             )
             self._send_error(provider, 400, f"Could not parse the JSON body: {exc}")
             return
-        if deployment is not None and isinstance(body, dict):
-            body.setdefault("model", deployment)
+        platform.apply(body)
         self.server.record(
             {
                 "method": "POST",

@@ -63,6 +63,10 @@ pub struct Exchange {
     pub error_message: Option<Str>,
     pub server_address: Option<Str>,
     pub server_port: Option<u16>,
+    /// The request's URL path. Providers that take the model out of the body
+    /// and into the URL (Vertex AI's `.../models/{model}:rawPredict`, Bedrock's
+    /// `/model/{id}/invoke`) are read from it.
+    pub url_path: Option<Str>,
     /// Streams: unix nanos of the first chunk.
     pub first_chunk_unix_nanos: Option<u64>,
     /// The stream ended before completion (closed early, cut, collected).

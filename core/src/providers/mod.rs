@@ -8,7 +8,8 @@
 
 mod anthropic;
 mod common;
-mod host;
+mod endpoint;
+mod eventstream;
 mod json;
 mod openai_chat;
 mod openai_embeddings;
@@ -30,7 +31,7 @@ pub fn parse_exchange(ex: &Exchange) -> LlmCall {
     // The binding's override, else the server's provider, else the API's.
     let provider = match (&ex.provider, &ex.server_address) {
         (Some(p), _) => p.clone(),
-        (None, Some(host)) => host::provider_for_host(api, host)
+        (None, Some(host)) => endpoint::provider_for_host(api, host)
             .unwrap_or(provider)
             .into(),
         (None, None) => provider.into(),
@@ -40,7 +41,12 @@ pub fn parse_exchange(ex: &Exchange) -> LlmCall {
     call.server_port = ex.server_port;
 
     let request = String::from_utf8_lossy(&ex.request_body);
-    let response = String::from_utf8_lossy(&ex.response_body);
+    // Bedrock streams in AWS event-stream framing, not SSE: read as the SSE
+    // of the events it carries.
+    let response = match eventstream::to_sse(&ex.response_body) {
+        Some(sse) => std::borrow::Cow::Owned(sse),
+        None => String::from_utf8_lossy(&ex.response_body),
+    };
     match api {
         ApiKind::OpenAiChatCompletions | ApiKind::OpenAiCompletions => {
             openai_chat::parse_request(&mut call, &request)
@@ -48,6 +54,11 @@ pub fn parse_exchange(ex: &Exchange) -> LlmCall {
         ApiKind::OpenAiResponses => openai_responses::parse_request(&mut call, &request),
         ApiKind::OpenAiEmbeddings => openai_embeddings::parse_request(&mut call, &request),
         ApiKind::AnthropicMessages => anthropic::parse_request(&mut call, &request),
+    }
+    if call.request_model.is_none()
+        && let Some(model) = ex.url_path.as_deref().and_then(endpoint::model_from_path)
+    {
+        call.request_model = Some(model.into());
     }
     if call.params.stream.is_none() && ex.streaming {
         call.params.stream = Some(true);
@@ -169,6 +180,51 @@ mod tests {
         assert_eq!(&*parse_exchange(&e).provider, "gcp.vertex_ai");
         e.server_address = Some("127.0.0.1".into());
         assert_eq!(&*parse_exchange(&e).provider, "anthropic");
+    }
+
+    #[test]
+    fn a_bedrock_stream_is_parsed_with_its_model_from_the_path() {
+        use super::eventstream::tests::chunk;
+        let events = [
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[],"stop_reason":null,"usage":{"input_tokens":7,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello "}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"there"}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}"#,
+            r#"{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":7}}"#,
+        ];
+        let mut e = ex(
+            ApiKind::AnthropicMessages,
+            r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}"#,
+            "",
+        );
+        e.response_body = events
+            .iter()
+            .flat_map(|ev| chunk(ev))
+            .collect::<Vec<u8>>()
+            .into();
+        e.streaming = true;
+        e.server_address = Some("bedrock-runtime.us-east-1.amazonaws.com".into());
+        e.url_path = Some(
+            "/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke-with-response-stream"
+                .into(),
+        );
+        let c = parse_exchange(&e);
+        assert_eq!(&*c.provider, "aws.bedrock");
+        assert_eq!(
+            c.request_model.as_deref(),
+            Some("us.anthropic.claude-haiku-4-5-20251001-v1:0")
+        );
+        assert_eq!(
+            c.response_model.as_deref(),
+            Some("claude-haiku-4-5-20251001")
+        );
+        assert_eq!(c.usage.input_tokens, Some(7));
+        assert_eq!(c.usage.output_tokens, Some(3));
+        assert_eq!(c.finish_reasons, vec![Str::from("end_turn")]);
+        let out = &c.output_messages[0].parts[0];
+        assert_eq!(out, &crate::model::Part::text("Hello there"));
     }
 
     #[test]

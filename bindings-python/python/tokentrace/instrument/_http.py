@@ -344,16 +344,17 @@ def _record(
     the bodies as the client's own `bytes`, never the httpx objects, which
     would keep a batch's worth of requests and responses alive and make
     the client allocate into cold memory."""
-    host = port = req_body = None
+    host = port = path = req_body = None
     if req is not None:
         req_body = _content(req)
         try:
             # httpx/httpx2 keep the parsed URL as a named tuple: plain field
-            # reads instead of three properties (`host` also IDNA-decodes).
+            # reads instead of four properties (`host` also IDNA-decodes).
             url = req.url
             ref = getattr(url, "_uri_reference", None) or url
             host = ref.host
             port = ref.port or (443 if ref.scheme == "https" else 80)
+            path = ref.path
         except Exception:
             pass
     if rt.mask is not None:
@@ -380,6 +381,7 @@ def _record(
             streaming,
             first_ns,
             incomplete,
+            path,
         )
     )
     # A full batch is recorded now; a partial one by the drain thread

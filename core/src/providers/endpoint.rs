@@ -1,10 +1,16 @@
-//! `gen_ai.provider.name` from the server a call went to. The OpenAI and
-//! Anthropic clients are pointed at many other providers' compatible
-//! endpoints (Azure OpenAI, Groq, DeepSeek, Mistral, Vertex AI, Bedrock...);
-//! naming the provider by the wire format alone would file all of them under
-//! `openai` or `anthropic`, and price their models from the wrong table. The
-//! names are the GenAI conventions' well-known values where one exists, else
-//! the provider's own lower-case name.
+//! What the server a call went to says about it.
+//!
+//! `gen_ai.provider.name` from the host. The OpenAI and Anthropic clients are
+//! pointed at many other providers' compatible endpoints (Azure OpenAI, Groq,
+//! DeepSeek, Mistral, Vertex AI, Bedrock...); naming the provider by the wire
+//! format alone would file all of them under `openai` or `anthropic`, and
+//! price their models from the wrong table. The names are the GenAI
+//! conventions' well-known values where one exists, else the provider's own
+//! lower-case name.
+//!
+//! The model from the path, for the APIs that move it out of the body and
+//! into the URL: Vertex AI (`.../publishers/anthropic/models/{model}:rawPredict`)
+//! and Bedrock (`/model/{model id or ARN}/invoke`).
 
 use std::borrow::Cow;
 
@@ -80,6 +86,26 @@ pub(crate) fn provider_for_host(api: ApiKind, host: &str) -> Option<&'static str
     None
 }
 
+/// The model named in a Vertex AI or Bedrock request path, percent-decoded;
+/// `None` for any other path.
+pub(crate) fn model_from_path(path: &str) -> Option<String> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let raw = if let Some(i) = path.find("/publishers/") {
+        let rest = &path[i..];
+        let m = rest.find("/models/")? + "/models/".len();
+        rest[m..].split([':', '/']).next()?
+    } else if let Some(rest) = path.strip_prefix("/model/") {
+        rest.split('/').next()?
+    } else {
+        return None;
+    };
+    let model = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    let model = model.trim();
+    (!model.is_empty() && model.len() <= 512).then(|| model.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +165,37 @@ mod tests {
             provider_for_host(ApiKind::OpenAiResponses, host),
             Some("azure.ai.openai")
         );
+    }
+
+    #[test]
+    fn the_model_is_read_from_vertex_and_bedrock_paths_only() {
+        for (path, want) in [
+            (
+                "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict",
+                Some("claude-sonnet-4-5@20250929"),
+            ),
+            (
+                "/v1/projects/p/locations/global/publishers/anthropic/models/claude-haiku-4-5:streamRawPredict?alt=sse",
+                Some("claude-haiku-4-5"),
+            ),
+            (
+                "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream",
+                Some("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            ),
+            (
+                "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123%3Ainference-profile%2Fus.anthropic.claude-3-haiku-20240307-v1%3A0/invoke",
+                Some(
+                    "arn:aws:bedrock:us-east-1:123:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0",
+                ),
+            ),
+            ("/v1/messages", None),
+            ("/v1/chat/completions", None),
+            ("/openai/deployments/prod/chat/completions", None),
+            ("/model//invoke", None),
+            ("/model/%FF%FE/invoke", None),
+            ("", None),
+        ] {
+            assert_eq!(model_from_path(path).as_deref(), want, "{path}");
+        }
     }
 }
