@@ -263,6 +263,13 @@ def _bedrock(fake_url: str, cls: type = anthropic.AnthropicBedrock) -> Any:
     )
 
 
+def _create_and_stream(client: Any, model: str) -> None:
+    m = client.messages.create(model=model, max_tokens=100, messages=MSGS)
+    assert m.content[0].text == REPLY
+    with client.messages.stream(model=model, max_tokens=100, messages=MSGS) as stream:
+        assert "".join(stream.text_stream) == REPLY
+
+
 def _check_platform_calls(provider: str, model: str, n: int) -> None:
     calls = llm_spans()
     assert len(calls) == n
@@ -281,10 +288,7 @@ def _check_platform_calls(provider: str, model: str, n: int) -> None:
 @needs_parsers
 def test_claude_on_vertex_ai(tt, fake_url):
     client = _vertex(fake_url)
-    m = client.messages.create(model=VERTEX_MODEL, max_tokens=100, messages=MSGS)
-    assert m.content[0].text == REPLY
-    with client.messages.stream(model=VERTEX_MODEL, max_tokens=100, messages=MSGS) as stream:
-        assert "".join(stream.text_stream) == REPLY
+    _create_and_stream(client, VERTEX_MODEL)
     client.close()
     _check_platform_calls("gcp.vertex_ai", VERTEX_MODEL, 2)
 
@@ -292,10 +296,7 @@ def test_claude_on_vertex_ai(tt, fake_url):
 @needs_parsers
 def test_claude_on_bedrock_json_and_event_streams(tt, fake_url):
     client = _bedrock(fake_url)
-    m = client.messages.create(model=BEDROCK_MODEL, max_tokens=100, messages=MSGS)
-    assert m.content[0].text == REPLY
-    with client.messages.stream(model=BEDROCK_MODEL, max_tokens=100, messages=MSGS) as stream:
-        assert "".join(stream.text_stream) == REPLY
+    _create_and_stream(client, BEDROCK_MODEL)
     events = [e.type for e in client.messages.create(model=BEDROCK_MODEL, max_tokens=100, messages=MSGS, stream=True)]
     assert events[0] == "message_start" and events[-1] == "message_stop"
     client.close()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from typing import Any
 
 import anthropic
 import openai
@@ -364,6 +365,14 @@ def test_azure_openai_paths_through_a_proxy(fake):
     ]
 
 
+def _create_and_stream(client: Any, model: str) -> None:
+    m = client.messages.create(model=model, max_tokens=50, messages=_user(HELLO))
+    assert m.content[0].text == HELLO_REPLY
+    with client.messages.stream(model=model, max_tokens=50, messages=_user(HELLO)) as s:
+        assert "".join(s.text_stream) == HELLO_REPLY
+        assert s.get_final_message().usage.output_tokens > 0
+
+
 def test_claude_platform_paths_vertex_and_bedrock(fake):
     """AnthropicVertex (model in the path, SSE) and AnthropicBedrock (model in
     the path, AWS event-stream frames that botocore decodes and checks)."""
@@ -376,9 +385,7 @@ def test_claude_platform_paths_vertex_and_bedrock(fake):
         base_url="http://us-east5-aiplatform.googleapis.com/v1",
         http_client=proxy,
     )
-    assert vertex.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=_user(HELLO)).content[0].text == HELLO_REPLY
-    with vertex.messages.stream(model="claude-haiku-4-5", max_tokens=50, messages=_user(HELLO)) as s:
-        assert "".join(s.text_stream) == HELLO_REPLY
+    _create_and_stream(vertex, "claude-haiku-4-5")
     bedrock = anthropic.AnthropicBedrock(
         aws_region="us-east-1",
         aws_access_key="AKIDEXAMPLE",
@@ -387,11 +394,7 @@ def test_claude_platform_paths_vertex_and_bedrock(fake):
         base_url="http://bedrock-runtime.us-east-1.amazonaws.com",
         http_client=proxy,
     )
-    model = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-    assert bedrock.messages.create(model=model, max_tokens=50, messages=_user(HELLO)).content[0].text == HELLO_REPLY
-    with bedrock.messages.stream(model=model, max_tokens=50, messages=_user(HELLO)) as s:
-        assert "".join(s.text_stream) == HELLO_REPLY
-        assert s.get_final_message().usage.output_tokens > 0
+    _create_and_stream(bedrock, "us.anthropic.claude-haiku-4-5-20251001-v1:0")
     records = fake.records()
     assert [r["path"].rsplit(":", 1)[-1] for r in records[:2]] == ["rawPredict", "streamRawPredict"]
     assert [r["path"].rsplit("/", 1)[-1] for r in records[2:]] == ["invoke", "invoke-with-response-stream"]
