@@ -1498,9 +1498,9 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
-    def _stream(self, provider: str, answer: Answer, trig: Triggers) -> None:
+    def _stream(self, provider: str, answer: Answer, trig: Triggers, framed: bool = False) -> None:
+        """`framed`: AWS event-stream frames (Bedrock) instead of SSE."""
         self.send_response(200)
-        framed = getattr(self, "_eventstream", False)
         self.send_header(
             "Content-Type", "application/vnd.amazon.eventstream" if framed else "text/event-stream; charset=utf-8"
         )
@@ -1561,7 +1561,6 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         if route.startswith("/v1/"):
             route = route[3:]
         route, platform = _platform_route(route)
-        self._eventstream = platform.eventstream
         provider = self._provider(route)
         headers = self._headers_lower()
         raw = b""
@@ -1594,7 +1593,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             }
         )
         try:
-            self._handle(route, provider, body, headers)
+            self._handle(route, provider, body, headers, platform.eventstream)
         except _Abort:
             self._abort()
         except (BrokenPipeError, ConnectionResetError):
@@ -1606,7 +1605,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
 
-    def _handle(self, route: str, provider: str, body: Any, headers: dict[str, str]) -> None:
+    def _handle(self, route: str, provider: str, body: Any, headers: dict[str, str], framed: bool = False) -> None:
         handlers = {
             "/chat/completions",
             "/responses",
@@ -1647,7 +1646,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             self._send_error(provider, 400, str(exc), exc.param)
             return
         if answer.events is not None:
-            self._stream(provider, answer, trig)
+            self._stream(provider, answer, trig, framed)
         else:
             self._send_json(
                 200,
