@@ -44,6 +44,18 @@ async def test_async_stream_full_and_early_close(tt, aclient):
     assert all(t and t > 0 for t in ttfc)
 
 
+@pytest.mark.skipif(not hasattr(openai.AsyncOpenAI(api_key="x").beta, "responses"), reason="openai 3.x")
+async def test_async_beta_responses_json_and_stream(tt, aclient):
+    r = await aclient.beta.responses.create(model="gpt-4o-mini", input="Hello there")
+    assert r.status == "completed"
+    stream = await aclient.beta.responses.create(model="gpt-4o-mini", input="Hello there", stream=True)
+    async for _ in stream:
+        pass
+    calls = llm_spans()
+    assert [c["name"] for c in calls] == ["chat gpt-4o-mini"] * 2
+    assert all(c["attributes"].get("gen_ai.usage.output_tokens", 0) > 0 for c in calls)
+
+
 async def test_gather_under_a_trace_parents_every_call(tt, aclient):
     async def ask(i: int) -> None:
         with tokentrace.span(f"step-{i}"):

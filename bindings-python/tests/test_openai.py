@@ -291,6 +291,59 @@ def test_responses_api_json_and_stream(tt, client):
     assert all(s["attributes"]["gen_ai.operation.name"] == "chat" for s in ss)
 
 
+needs_beta_responses = pytest.mark.skipif(
+    not hasattr(openai.OpenAI(api_key="x").beta, "responses"), reason="client.beta.responses is openai 3.x"
+)
+
+
+@needs_beta_responses
+@needs_parsers
+def test_beta_responses_json_and_stream(tt, client):
+    r = client.beta.responses.create(model="gpt-4o-mini", input="Hello there", instructions="Be brief.")
+    assert r.output[0].content[0].text == "This is a fake reply. You said: Hello there"
+    events = [e.type for e in client.beta.responses.create(model="gpt-4o-mini", input="Hello there", stream=True)]
+    assert events[-1] == "response.completed"
+    raw = client.beta.responses.with_raw_response.create(model="gpt-4o-mini", input="Hello there")
+    assert raw.parse().status == "completed"
+    ss = llm_spans()
+    assert len(ss) == 3
+    for s in ss:
+        a = s["attributes"]
+        assert s["name"] == "chat gpt-4o-mini"
+        assert a["gen_ai.operation.name"] == "chat"
+        assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
+        assert "This is a fake reply. You said: Hello there" in json.dumps(parsed(s, "gen_ai.output.messages"))
+        assert "Hello there" in json.dumps(parsed(s, "gen_ai.input.messages"))
+    assert "Be brief." in json.dumps(parsed(ss[0], "gen_ai.system_instructions"))
+    assert ss[1]["attributes"]["gen_ai.response.time_to_first_chunk"] > 0
+
+
+@pytest.mark.skipif(not hasattr(openai.OpenAI(api_key="x").responses, "compact"), reason="responses.compact is 3.x")
+@needs_parsers
+def test_responses_compact_is_a_priced_call_whose_output_is_the_compaction(tt, client):
+    history = [
+        {"role": "user", "content": "Refactor the parser."},
+        {"role": "assistant", "content": "Done: split into three modules."},
+        {"role": "user", "content": "Now add tests."},
+    ]
+    for resource in (client.responses, client.beta.responses):
+        r = resource.compact(model="gpt-4o-mini", input=history, instructions="Keep decisions.")
+        assert r.object == "response.compaction" and r.output[-1].type == "compaction"
+    ss = llm_spans()
+    assert len(ss) == 2
+    for s in ss:
+        a = s["attributes"]
+        assert s["name"] == "chat gpt-4o-mini"
+        assert a["gen_ai.request.model"] == "gpt-4o-mini"
+        assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
+        assert a["tokentrace.cost.total_usd"] > 0
+        assert [m["role"] for m in parsed(s, "gen_ai.input.messages")] == ["user", "assistant", "user"]
+        out = parsed(s, "gen_ai.output.messages")
+        # The user messages the API hands back are not the model's output.
+        assert [p["type"] for m in out for p in m["parts"]] == ["compaction"]
+        assert "Now add tests." not in json.dumps(out)
+
+
 def test_embeddings(tt, client):
     r = client.embeddings.create(model="text-embedding-3-small", input="Hello there")
     assert len(r.data[0].embedding) == 1536

@@ -447,6 +447,32 @@ mod providers {
     }
 
     #[test]
+    fn openai_responses_compaction_outputs_only_its_compaction_item() {
+        let c = parse(
+            ApiKind::OpenAiResponses,
+            "openai_responses/compact_request.json",
+            "openai_responses/compact_response.json",
+            false,
+        );
+        assert_eq!(c.request_model.as_deref(), Some("gpt-5.4"));
+        assert_eq!(c.response_model, None);
+        assert_eq!(c.input_messages.len(), 3);
+        // The user messages it echoes are input; the output is the compaction.
+        assert_eq!(c.output_messages.len(), 1);
+        assert_eq!(&*c.output_messages[0].role, "assistant");
+        assert!(
+            matches!(&c.output_messages[0].parts[..], [Part::Other { part_type, json }]
+            if &**part_type == "compaction" && json.contains("gAAAAABpZ3Vlc3M")),
+            "{:#?}",
+            c.output_messages
+        );
+        assert_eq!(c.usage.input_tokens, Some(5120));
+        assert_eq!(c.usage.cache_read_input_tokens, Some(4096));
+        assert_eq!(c.usage.output_tokens, Some(512));
+        assert_eq!(c.usage.reasoning_tokens, Some(256));
+    }
+
+    #[test]
     fn openai_responses_stream_prefers_the_completed_event() {
         let c = parse(
             ApiKind::OpenAiResponses,

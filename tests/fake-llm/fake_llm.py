@@ -934,6 +934,44 @@ def openai_responses(body: dict, trig: Triggers) -> Answer:
     return Answer(events=events, error_event=error_events)
 
 
+def openai_responses_compact(body: dict) -> Answer:
+    """`/responses/compact`: the conversation's user messages kept as they
+    are, then one opaque compaction item standing for everything else."""
+    inp = body.get("input")
+    if isinstance(inp, str):
+        inp = [{"type": "message", "role": "user", "content": inp}]
+    if not isinstance(inp, list) or not inp:
+        raise BadRequest("'input' must be a string or a non-empty array.", "input")
+    texts = [body["instructions"]] if isinstance(body.get("instructions"), str) else []
+    kept: list[dict] = []
+    for item in inp:
+        if not isinstance(item, dict) or item.get("type", "message") != "message":
+            continue
+        parts = _parts_text(item.get("content"))
+        texts.extend(parts)
+        if item.get("role") == "user":
+            content = [{"type": "input_text", "text": t} for t in parts]
+            kept.append({"id": "msg_" + _hex(48), "type": "message", "status": "completed", "role": "user", "content": content})
+    n_prompt = prompt_tokens(texts)
+    summary = max(1, n_prompt // 10)
+    compaction = {"id": "cmp_" + _hex(48), "type": "compaction", "encrypted_content": "gAAAAB" + _rand(_ALNUM, 64)}
+    return Answer(
+        body={
+            "id": "resp_" + _hex(48),
+            "created_at": int(time.time()),
+            "object": "response.compaction",
+            "output": [*kept, compaction],
+            "usage": {
+                "input_tokens": n_prompt,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": summary,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": n_prompt + summary,
+            },
+        }
+    )
+
+
 # --------------------------------------------------------------------------------------
 # OpenAI embeddings.
 # --------------------------------------------------------------------------------------
@@ -1609,6 +1647,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         handlers = {
             "/chat/completions",
             "/responses",
+            "/responses/compact",
             "/embeddings",
             "/messages",
             "/messages/count_tokens",
@@ -1636,6 +1675,8 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
                 answer = openai_chat(body, trig)
             elif route == "/responses":
                 answer = openai_responses(body, trig)
+            elif route == "/responses/compact":
+                answer = openai_responses_compact(body)
             elif route == "/embeddings":
                 answer = openai_embeddings(body, trig)
             elif route == "/messages":

@@ -454,6 +454,26 @@ def test_responses_json(oa):
     assert r.usage.output_tokens_details.reasoning_tokens == 0
 
 
+@pytest.mark.skipif(not hasattr(openai.OpenAI(api_key="x").responses, "compact"), reason="openai 3.x")
+def test_responses_compact_keeps_user_messages_and_adds_one_compaction_item(oa):
+    history = [
+        {"role": "user", "content": "Refactor the parser."},
+        {"role": "assistant", "content": "Done."},
+        {"role": "user", "content": "Now add tests."},
+    ]
+    r = oa.responses.compact(model="gpt-4.1", input=history)
+    assert r.object == "response.compaction"
+    assert [(o.type, getattr(o, "role", None)) for o in r.output] == [
+        ("message", "user"),
+        ("message", "user"),
+        ("compaction", None),
+    ]
+    assert r.output[1].content[0].text == "Now add tests."
+    assert r.output[2].encrypted_content.startswith("gAAAAB")
+    # 20 + 5 + 14 = 39 chars -> 10 tokens; the compaction is a tenth: 1
+    assert (r.usage.input_tokens, r.usage.output_tokens, r.usage.total_tokens) == (10, 1, 11)
+
+
 @needs_responses
 def test_responses_incomplete_on_max_output_tokens(oa):
     r = oa.responses.create(model="gpt-4.1", input=HELLO, max_output_tokens=3)

@@ -420,6 +420,11 @@ pub(crate) fn parse_response(call: &mut LlmCall, body: &str) {
     let mut parts = Vec::new();
     for raw in &output.items {
         if let Some(item) = parse::<LObj<Item>>(raw.get()).and_then(|i| i.0) {
+            // `/responses/compact` returns the user's messages as they were
+            // sent, then its compaction item: input, not the model's output.
+            if item.kind.as_str() == "message" && item.role.as_str() == "user" {
+                continue;
+            }
             parts.extend(item_parts(&item, raw));
         }
     }
