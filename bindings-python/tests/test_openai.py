@@ -291,6 +291,16 @@ def test_responses_api_json_and_stream(tt, client):
     assert all(s["attributes"]["gen_ai.operation.name"] == "chat" for s in ss)
 
 
+def assert_priced_chat(s, model: str = "gpt-4o-mini") -> None:
+    """A chat call's span: its name, model, both token counts and a cost."""
+    a = s["attributes"]
+    assert s["name"] == f"chat {model}"
+    assert a["gen_ai.operation.name"] == "chat"
+    assert a["gen_ai.request.model"] == model
+    assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
+    assert a["tokentrace.cost.total_usd"] > 0
+
+
 needs_beta_responses = pytest.mark.skipif(
     not hasattr(openai.OpenAI(api_key="x").beta, "responses"), reason="client.beta.responses is openai 3.x"
 )
@@ -308,10 +318,7 @@ def test_beta_responses_json_and_stream(tt, client):
     ss = llm_spans()
     assert len(ss) == 3
     for s in ss:
-        a = s["attributes"]
-        assert s["name"] == "chat gpt-4o-mini"
-        assert a["gen_ai.operation.name"] == "chat"
-        assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
+        assert_priced_chat(s)
         assert "This is a fake reply. You said: Hello there" in json.dumps(parsed(s, "gen_ai.output.messages"))
         assert "Hello there" in json.dumps(parsed(s, "gen_ai.input.messages"))
     assert "Be brief." in json.dumps(parsed(ss[0], "gen_ai.system_instructions"))
@@ -332,11 +339,7 @@ def test_responses_compact_is_a_priced_call_whose_output_is_the_compaction(tt, c
     ss = llm_spans()
     assert len(ss) == 2
     for s in ss:
-        a = s["attributes"]
-        assert s["name"] == "chat gpt-4o-mini"
-        assert a["gen_ai.request.model"] == "gpt-4o-mini"
-        assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
-        assert a["tokentrace.cost.total_usd"] > 0
+        assert_priced_chat(s)
         assert [m["role"] for m in parsed(s, "gen_ai.input.messages")] == ["user", "assistant", "user"]
         out = parsed(s, "gen_ai.output.messages")
         # The user messages the API hands back are not the model's output.
