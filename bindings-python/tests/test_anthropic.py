@@ -44,6 +44,34 @@ def test_create_json(tt, client):
     assert s["attributes"]["gen_ai.operation.name"] == "chat"
 
 
+WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 1}
+
+
+def server_tool_parts(span: Any) -> list:
+    out = parsed(span, "gen_ai.output.messages")
+    return [p for m in out for p in m["parts"] if p["type"].startswith("server_tool_call")]
+
+
+@needs_parsers
+def test_web_search_the_server_ran_is_a_server_tool_call_json_and_streamed(tt, client):
+    client.messages.create(model="claude-haiku-4-5", max_tokens=200, messages=MSGS, tools=[WEB_SEARCH])
+    with client.messages.stream(model="claude-haiku-4-5", max_tokens=200, messages=MSGS, tools=[WEB_SEARCH]) as s:
+        s.until_done()
+    spans = llm_spans()
+    assert len(spans) == 2
+    for span in spans:
+        call, result = server_tool_parts(span)
+        assert call["type"] == "server_tool_call" and call["name"] == "web_search"
+        assert call["server_tool_call"] == {"type": "web_search", "input": {"query": "Hello there"}}
+        assert result["type"] == "server_tool_call_response" and result["id"] == call["id"]
+        found = result["server_tool_call_response"]
+        assert found["type"] == "web_search"
+        assert [r["url"] for r in found["content"]] == ["https://example.com/there/1", "https://example.com/there/2"]
+        # The search is the provider's work: the model answered, no tool is left for the app.
+        assert span["attributes"]["gen_ai.response.finish_reasons"] == ["end_turn"]
+        assert json.dumps(parsed(span, "gen_ai.output.messages")).count("This is a fake reply") == 1
+
+
 @needs_parsers
 def test_create_json_fields(tt, client):
     client.messages.create(model="claude-haiku-4-5", max_tokens=100, system="Be brief.", messages=MSGS)

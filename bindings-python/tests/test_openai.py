@@ -301,6 +301,34 @@ def assert_priced_chat(s, model: str = "gpt-4o-mini") -> None:
     assert a["tokentrace.cost.total_usd"] > 0
 
 
+@pytest.mark.skipif(not hasattr(openai.OpenAI(api_key="x"), "responses"), reason="no Responses API")
+@needs_parsers
+def test_responses_web_search_is_a_server_tool_call(tt, client):
+    client.responses.create(model="gpt-4o-mini", input="weather in Oslo", tools=[{"type": "web_search"}])
+    with client.responses.stream(model="gpt-4o-mini", input="weather in Oslo", tools=[{"type": "web_search"}]) as s:
+        s.until_done()
+    spans = llm_spans()
+    assert len(spans) == 2
+    for span in spans:
+        assert_priced_chat(span)
+        parts = [p for m in parsed(span, "gen_ai.output.messages") for p in m["parts"]]
+        call, result, text = parts
+        assert call == {
+            "type": "server_tool_call",
+            "id": call["id"],
+            "name": "web_search",
+            "server_tool_call": {"type": "web_search", "action": {"type": "search", "query": "weather in Oslo"}},
+        }
+        assert result == {
+            "type": "server_tool_call_response",
+            "id": call["id"],
+            "server_tool_call_response": {"type": "web_search", "status": "completed"},
+        }
+        assert text["type"] == "text" and "weather in Oslo" in text["content"]
+        tools = parsed(span, "gen_ai.tool.definitions")
+        assert tools == [{"type": "web_search", "name": "web_search"}]
+
+
 needs_beta_responses = pytest.mark.skipif(
     not hasattr(openai.OpenAI(api_key="x").beta, "responses"), reason="client.beta.responses is openai 3.x"
 )

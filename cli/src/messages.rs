@@ -3,8 +3,9 @@
 //!
 //! Shape (OpenTelemetry GenAI conventions):
 //! `[{"role":"user","parts":[{"type":"text","content":"..."}]}]`, with `tool_call`
-//! (`id`, `name`, `arguments`) and `tool_call_response` (`id`, `response`) parts; output
-//! messages also carry `finish_reason`. Parsing is lenient: unknown part types are shown by
+//! (`id`, `name`, `arguments`) and `tool_call_response` (`id`, `response`) parts, and
+//! their `server_tool_call` / `server_tool_call_response` kin (tools the provider ran,
+//! details under their own key); output messages also carry `finish_reason`. Parsing is lenient: unknown part types are shown by
 //! type, and a value that is not JSON is shown as raw text.
 
 use serde_json::Value;
@@ -19,14 +20,17 @@ pub struct Message {
 #[derive(Debug, PartialEq)]
 pub enum Part {
     Text(String),
+    /// `server`: a tool the provider ran itself (web search, code execution...).
     ToolCall {
         id: String,
         name: String,
         arguments: String,
+        server: bool,
     },
     ToolResult {
         id: String,
         response: String,
+        server: bool,
     },
     Other {
         kind: String,
@@ -75,14 +79,30 @@ fn parse_part(value: &Value) -> Part {
     let kind = str_field(value, "type").unwrap_or_default();
     match kind.as_str() {
         "text" => Part::Text(str_field(value, "content").unwrap_or_default()),
-        "tool_call" => Part::ToolCall {
+        "tool_call" | "server_tool_call" => Part::ToolCall {
             id: str_field(value, "id").unwrap_or_default(),
             name: str_field(value, "name").unwrap_or_default(),
-            arguments: value.get("arguments").map(compact).unwrap_or_default(),
+            arguments: value
+                .get(if kind == "tool_call" {
+                    "arguments"
+                } else {
+                    "server_tool_call"
+                })
+                .map(compact)
+                .unwrap_or_default(),
+            server: kind == "server_tool_call",
         },
-        "tool_call_response" => Part::ToolResult {
+        "tool_call_response" | "server_tool_call_response" => Part::ToolResult {
             id: str_field(value, "id").unwrap_or_default(),
-            response: value.get("response").map(compact).unwrap_or_default(),
+            response: value
+                .get(if kind == "tool_call_response" {
+                    "response"
+                } else {
+                    "server_tool_call_response"
+                })
+                .map(compact)
+                .unwrap_or_default(),
+            server: kind == "server_tool_call_response",
         },
         _ => Part::Other {
             content: value.get("content").map(compact).unwrap_or_default(),
@@ -149,6 +169,18 @@ pub fn clip(text: &str, limits: Limits) -> String {
     out
 }
 
+fn server_prefix(server: bool) -> &'static str {
+    if server { "server " } else { "" }
+}
+
+fn id_tag(id: &str) -> String {
+    if id.is_empty() {
+        String::new()
+    } else {
+        format!(" [{id}]")
+    }
+}
+
 /// One part as display text (may span several lines).
 pub fn part_text(part: &Part, limits: Limits) -> String {
     match part {
@@ -157,22 +189,23 @@ pub fn part_text(part: &Part, limits: Limits) -> String {
             id,
             name,
             arguments,
-        } => {
-            let id = if id.is_empty() {
-                String::new()
-            } else {
-                format!(" [{id}]")
-            };
-            format!("tool call {name}{id} {}", clip(arguments, limits))
-        }
-        Part::ToolResult { id, response } => {
-            let id = if id.is_empty() {
-                String::new()
-            } else {
-                format!(" [{id}]")
-            };
-            format!("tool result{id} {}", clip(response, limits))
-        }
+            server,
+        } => format!(
+            "{}tool call {name}{} {}",
+            server_prefix(*server),
+            id_tag(id),
+            clip(arguments, limits)
+        ),
+        Part::ToolResult {
+            id,
+            response,
+            server,
+        } => format!(
+            "{}tool result{} {}",
+            server_prefix(*server),
+            id_tag(id),
+            clip(response, limits)
+        ),
         Part::Other { kind, content } if content.is_empty() => format!("[{kind}]"),
         Part::Other { kind, content } => format!("[{kind}] {}", clip(content, limits)),
     }
@@ -214,6 +247,27 @@ mod tests {
             r#"tool result [call_1] {"temp_c":18}"#
         );
         assert_eq!(part_text(&msgs[3].parts[0], Limits::TERMINAL), "[blob]");
+    }
+
+    #[test]
+    fn server_tool_parts_show_as_server_tool_calls() {
+        let json = r#"[{"role":"assistant","parts":[
+            {"type":"server_tool_call","id":"ws_1","name":"web_search","server_tool_call":{"type":"web_search","action":{"query":"Oslo"}}},
+            {"type":"server_tool_call_response","id":"ws_1","server_tool_call_response":{"type":"web_search","status":"completed"}}],
+            "finish_reason":"stop"}]"#;
+        let msgs = parse_messages(json).unwrap();
+        let shown: Vec<String> = msgs[0]
+            .parts
+            .iter()
+            .map(|p| part_text(p, Limits::TERMINAL))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                r#"server tool call web_search [ws_1] {"action":{"query":"Oslo"},"type":"web_search"}"#,
+                r#"server tool result [ws_1] {"status":"completed","type":"web_search"}"#,
+            ]
+        );
     }
 
     #[test]

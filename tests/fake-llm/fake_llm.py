@@ -341,6 +341,20 @@ def _tool_defs_flat(tools: Any, schema_key: str) -> list[tuple[str, dict]]:
     return out
 
 
+def _server_web_search(tools: Any, types: tuple[str, ...]) -> bool:
+    """Whether the request offers the provider's own web search tool."""
+    return any(
+        isinstance(t, dict) and isinstance(t.get("type"), str) and t["type"].startswith(types)
+        for t in (tools if isinstance(tools, list) else [])
+    )
+
+
+def _search_results(query: str) -> list[tuple[str, str]]:
+    """(url, title) of the fake web search's results for `query`."""
+    word = _hint_word(query) or "query"
+    return [(f"https://example.com/{word}/{i}", f"{word.title()} result {i}") for i in (1, 2)]
+
+
 def _pick_tool(
     tools: list[tuple[str, dict]],
     forced_name: str | None,
@@ -749,6 +763,16 @@ def openai_responses(body: dict, trig: Triggers) -> Answer:
     output: list[dict] = []
     if reasoning:
         output.append({"id": "rs_" + _hex(48), "type": "reasoning", "summary": []})
+    if tool is None and last_is_user and _server_web_search(body.get("tools"), ("web_search",)):
+        # OpenAI runs its web search itself: one item, the call and its status.
+        output.append(
+            {
+                "id": "ws_" + _hex(48),
+                "type": "web_search_call",
+                "status": "completed",
+                "action": {"type": "search", "query": last_text},
+            }
+        )
     incomplete = None
     call_item = None
     if tool is not None:
@@ -840,7 +864,7 @@ def openai_responses(body: dict, trig: Triggers) -> Answer:
         ev("response.in_progress", response=response("in_progress", [], None)),
     ]
     for index, item in enumerate(output):
-        if item["type"] == "reasoning":
+        if item["type"] in ("reasoning", "web_search_call"):
             events.append(ev("response.output_item.added", output_index=index, item=item))
             events.append(ev("response.output_item.done", output_index=index, item=item))
         elif item["type"] == "function_call":
@@ -1203,6 +1227,30 @@ def anthropic_messages(body: dict, trig: Triggers, cache: CacheBook) -> Answer:
         spent += count_tokens(thought)
 
     stop_reason, stop_sequence = "end_turn", None
+    searches = 0
+    if tool is None and last_is_user and _server_web_search(body.get("tools"), ("web_search_",)):
+        # Anthropic runs its web search itself: the call and its results come
+        # back as blocks before the answer.
+        search_id = "srvtoolu_01" + _rand(_ALNUM, 22)
+        blocks.append({"type": "server_tool_use", "id": search_id, "name": "web_search", "input": {"query": last_text}})
+        blocks.append(
+            {
+                "type": "web_search_tool_result",
+                "tool_use_id": search_id,
+                "content": [
+                    {
+                        "type": "web_search_result",
+                        "url": url,
+                        "title": title,
+                        "encrypted_content": "Eq" + _rand(_ALNUM, 40),
+                        "page_age": None,
+                    }
+                    for url, title in _search_results(last_text)
+                ],
+            }
+        )
+        spent += count_tokens(last_text)
+        searches = 1
     use_block = None
     if tool is not None:
         preamble = f"I'll call the {tool[0]} tool."
@@ -1245,6 +1293,7 @@ def anthropic_messages(body: dict, trig: Triggers, cache: CacheBook) -> Answer:
                 "ephemeral_5m_input_tokens": cache_write,
                 "ephemeral_1h_input_tokens": 0,
             },
+            "server_tool_use": {"web_search_requests": searches},
             "service_tier": "standard",
         }
 
@@ -1314,6 +1363,8 @@ def anthropic_messages(body: dict, trig: Triggers, cache: CacheBook) -> Answer:
                     delta_={"type": "signature_delta", "signature": block["signature"]},
                 )
             )
+        elif block["type"] == "web_search_tool_result":
+            events.append(ev("content_block_start", index=index, content_block=block))
         else:
             events.append(
                 ev("content_block_start", index=index, content_block={**block, "input": {}})

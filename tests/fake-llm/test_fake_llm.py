@@ -475,6 +475,28 @@ def test_responses_compact_keeps_user_messages_and_adds_one_compaction_item(oa):
 
 
 @needs_responses
+def test_responses_web_search_is_an_item_the_server_ran(oa):
+    r = oa.responses.create(model="gpt-4.1", input="weather in Oslo", tools=[{"type": "web_search"}])
+    assert [o.type for o in r.output] == ["web_search_call", "message"]
+    assert r.output[0].status == "completed" and r.output[0].action.query == "weather in Oslo"
+    events = list(oa.responses.create(model="gpt-4.1", input="weather in Oslo", tools=[{"type": "web_search"}], stream=True))
+    done = [e.item.type for e in events if e.type == "response.output_item.done"]
+    assert done == ["web_search_call", "message"]
+
+
+def test_anthropic_web_search_blocks_come_before_the_answer(an):
+    tools = [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}]
+    m = an.messages.create(model="claude-haiku-4-5", max_tokens=200, messages=_user(HELLO), tools=tools)
+    assert [b.type for b in m.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert m.content[0].input == {"query": HELLO} and m.content[1].tool_use_id == m.content[0].id
+    assert m.usage.server_tool_use.web_search_requests == 1
+    with an.messages.stream(model="claude-haiku-4-5", max_tokens=200, messages=_user(HELLO), tools=tools) as s:
+        final = s.get_final_message()
+    assert [b.type for b in final.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert final.content[0].input == {"query": HELLO}
+
+
+@needs_responses
 def test_responses_incomplete_on_max_output_tokens(oa):
     r = oa.responses.create(model="gpt-4.1", input=HELLO, max_output_tokens=3)
     assert r.status == "incomplete"

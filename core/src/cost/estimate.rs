@@ -236,6 +236,8 @@ impl Tally {
                 name, arguments, ..
             } => self.name(name) + arguments.as_deref().map_or(0, |a| self.content(a)),
             Part::ToolCallResponse { response, .. } => self.content(response),
+            // What the provider's tool did is not text the model read or wrote.
+            Part::ServerToolCall { .. } | Part::ServerToolCallResponse { .. } => 0,
             Part::Uri { .. } | Part::Blob { .. } | Part::Other { .. } => 0,
         }
     }

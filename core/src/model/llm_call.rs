@@ -123,6 +123,22 @@ pub enum Part {
         id: Option<Str>,
         response: Str,
     },
+    /// A tool the provider ran itself (web search, code execution, an MCP
+    /// server...): `call` is a JSON object of the call's details whose
+    /// `type` is `tool_type`.
+    ServerToolCall {
+        id: Option<Str>,
+        name: Str,
+        tool_type: Str,
+        call: Str,
+    },
+    /// A server tool's outcome: `response` is a JSON object whose `type` is
+    /// `tool_type`.
+    ServerToolCallResponse {
+        id: Option<Str>,
+        tool_type: Str,
+        response: Str,
+    },
     Reasoning {
         content: Str,
     },
@@ -161,6 +177,17 @@ impl Part {
                     arguments,
                 } => opt_len(id) + shared_len(name) + opt_len(arguments),
                 Part::ToolCallResponse { id, response } => opt_len(id) + shared_len(response),
+                Part::ServerToolCall {
+                    id,
+                    name,
+                    tool_type,
+                    call,
+                } => opt_len(id) + shared_len(name) + shared_len(tool_type) + shared_len(call),
+                Part::ServerToolCallResponse {
+                    id,
+                    tool_type,
+                    response,
+                } => opt_len(id) + shared_len(tool_type) + shared_len(response),
                 Part::Uri {
                     modality,
                     mime_type,

@@ -209,6 +209,8 @@ fn part(cx: &mut Ctx<'_>, p: &mut Part) {
         Part::Text { content } | Part::Reasoning { content } => text(cx, content),
         Part::ToolCall { arguments, .. } => opt_text(cx, arguments),
         Part::ToolCallResponse { response, .. } => text(cx, response),
+        Part::ServerToolCall { call, .. } => text(cx, call),
+        Part::ServerToolCallResponse { response, .. } => text(cx, response),
         Part::Other { json, .. } => text(cx, json),
         // Inline media: only the size cap applies (base64 holds no text PII).
         Part::Blob { content, .. } => text(cx, content),

@@ -7,7 +7,7 @@ use serde::de::MapAccess;
 use serde_json::value::RawValue;
 
 use super::common::{
-    blob, file_part, other_part, read_param, record_stream_error, tool_result_text,
+    blob, file_part, other_part, read_param, record_stream_error, tool_result_text, typed_object,
 };
 use super::json::{
     FieldSink, Items, LCow, LObj, LStr, LU64, minify, parse, raw_text, skip, visit_object,
@@ -142,6 +142,11 @@ struct Block<'a> {
     #[serde(borrow)]
     content: Option<&'a RawValue>,
     thinking: LStr,
+    /// `mcp_tool_use` / `mcp_tool_result`.
+    #[serde(borrow)]
+    server_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    is_error: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,8 +203,42 @@ fn block_to_part(b: &Block, raw: &RawValue) -> Option<Part> {
         "thinking" => Part::Reasoning {
             content: b.thinking.0.clone().unwrap_or_default(),
         },
+        "server_tool_use" | "mcp_tool_use" => server_tool_call(b, b.input),
+        // Server tools' results: `web_search_tool_result`,
+        // `code_execution_tool_result`, `mcp_tool_result`...
+        other if other.ends_with("_tool_result") && b.tool_use_id.0.is_some() => {
+            let tool_type = other.trim_end_matches("_tool_result");
+            Part::ServerToolCallResponse {
+                id: b.tool_use_id.0.clone(),
+                tool_type: Str::from(tool_type),
+                response: typed_object(
+                    tool_type,
+                    &[("is_error", b.is_error), ("content", b.content)],
+                ),
+            }
+        }
         other => other_part(other, raw),
     })
+}
+
+/// A tool Anthropic ran itself: `server_tool_use` (web search, web fetch,
+/// code execution...; its name is the tool's type) or `mcp_tool_use` (a
+/// tool of an MCP server it called), with `input` (a stream's is
+/// reassembled from its deltas).
+fn server_tool_call(b: &Block, input: Option<&RawValue>) -> Part {
+    let name = b.name.0.clone().unwrap_or_default();
+    let (tool_type, call) = if b.kind.as_str() == "mcp_tool_use" {
+        let call = typed_object("mcp", &[("server_name", b.server_name), ("input", input)]);
+        (Str::from("mcp"), call)
+    } else {
+        (name.clone(), typed_object(&name, &[("input", input)]))
+    };
+    Part::ServerToolCall {
+        id: b.id.0.clone(),
+        name,
+        tool_type,
+        call,
+    }
 }
 
 fn source_part(s: &Source, modality: &str) -> Option<Part> {
@@ -395,6 +434,8 @@ struct BlockAcc {
     /// The block as started: tool ids and names, and the whole block for
     /// types without deltas.
     start: Option<Part>,
+    /// A server tool call's block as started, rebuilt with its input.
+    raw: Option<String>,
 }
 
 impl BlockAcc {
@@ -420,6 +461,14 @@ impl BlockAcc {
                     Some(Str::from(minify(&self.json).as_ref()))
                 },
             }),
+            ("server_tool_use" | "mcp_tool_use", start) if !self.json.is_empty() => {
+                let input = minify(&self.json);
+                let block = self.raw.as_deref().and_then(|r| parse::<LObj<Block>>(r)?.0);
+                match (block, serde_json::from_str::<&RawValue>(&input)) {
+                    (Some(b), Ok(input)) => Some(server_tool_call(&b, Some(input))),
+                    _ => start,
+                }
+            }
             (_, start) => start,
         }
     }
@@ -458,12 +507,14 @@ pub(crate) fn parse_stream(call: &mut LlmCall, body: &str) {
                     "thinking" => b.thinking.0.as_deref().unwrap_or("").to_owned(),
                     _ => String::new(),
                 };
+                let server_call = matches!(b.kind.as_str(), "server_tool_use" | "mcp_tool_use");
                 let acc = BlockAcc {
                     index,
                     kind: b.kind.as_str().to_owned(),
                     text,
                     json: String::new(),
                     start: block_to_part(&b, raw),
+                    raw: server_call.then(|| raw.get().to_owned()),
                 };
                 match blocks.iter().position(|x| x.index == index) {
                     Some(i) => blocks[i] = acc,
@@ -515,6 +566,101 @@ mod tests {
 
     fn call() -> LlmCall {
         LlmCall::new("anthropic", Operation::Chat)
+    }
+
+    fn server_parts(c: &LlmCall) -> Vec<Part> {
+        c.output_messages[0]
+            .parts
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p,
+                    Part::ServerToolCall { .. } | Part::ServerToolCallResponse { .. }
+                )
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn expected_server_parts() -> Vec<Part> {
+        vec![
+            Part::ServerToolCall {
+                id: Some("srvtoolu_1".into()),
+                name: "web_search".into(),
+                tool_type: "web_search".into(),
+                call: r#"{"type":"web_search","input":{"query":"Oslo weather"}}"#.into(),
+            },
+            Part::ServerToolCallResponse {
+                id: Some("srvtoolu_1".into()),
+                tool_type: "web_search".into(),
+                response: r#"{"type":"web_search","content":[{"type":"web_search_result","url":"https://yr.no","title":"Yr"}]}"#.into(),
+            },
+            Part::ServerToolCall {
+                id: Some("mcptoolu_1".into()),
+                name: "get_issue".into(),
+                tool_type: "mcp".into(),
+                call: r#"{"type":"mcp","server_name":"tracker","input":{"id":7}}"#.into(),
+            },
+            Part::ServerToolCallResponse {
+                id: Some("mcptoolu_1".into()),
+                tool_type: "mcp".into(),
+                response: r#"{"type":"mcp","is_error":false,"content":[{"type":"text","text":"open"}]}"#.into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn server_tools_and_mcp_calls_are_server_tool_parts() {
+        let mut c = call();
+        parse_response(
+            &mut c,
+            r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",
+               "content":[
+                 {"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query": "Oslo weather"}},
+                 {"type":"web_search_tool_result","tool_use_id":"srvtoolu_1",
+                  "content":[{"type":"web_search_result","url":"https://yr.no","title":"Yr"}]},
+                 {"type":"mcp_tool_use","id":"mcptoolu_1","name":"get_issue","server_name":"tracker","input":{"id":7}},
+                 {"type":"mcp_tool_result","tool_use_id":"mcptoolu_1","is_error":false,"content":[{"type":"text","text":"open"}]},
+                 {"type":"text","text":"Rain, and the issue is open."}],
+               "stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":5,
+               "server_tool_use":{"web_search_requests":1}}}"#,
+        );
+        assert_eq!(server_parts(&c), expected_server_parts());
+        assert_eq!(
+            c.output_messages[0].finish_reason.as_deref(),
+            Some("stop"),
+            "the server ran the tools: nothing is left for the client"
+        );
+    }
+
+    #[test]
+    fn streamed_server_tool_input_is_reassembled() {
+        let sse = [
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":10,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"query\": \"Oslo"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":" weather\"}"}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://yr.no","title":"Yr"}]}}"#,
+            r#"{"type":"content_block_stop","index":1}"#,
+            r#"{"type":"content_block_start","index":2,"content_block":{"type":"mcp_tool_use","id":"mcptoolu_1","name":"get_issue","server_name":"tracker","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"id\":7}"}}"#,
+            r#"{"type":"content_block_start","index":3,"content_block":{"type":"mcp_tool_result","tool_use_id":"mcptoolu_1","is_error":false,"content":[{"type":"text","text":"open"}]}}"#,
+            r#"{"type":"content_block_start","index":4,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_delta","index":4,"delta":{"type":"text_delta","text":"Rain."}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}"#,
+            r#"{"type":"message_stop"}"#,
+        ]
+        .iter()
+        .map(|d| format!("data: {d}\n\n"))
+        .collect::<String>();
+        let mut c = call();
+        parse_stream(&mut c, &sse);
+        assert_eq!(server_parts(&c), expected_server_parts());
+        assert_eq!(
+            c.output_messages[0].parts.last(),
+            Some(&Part::text("Rain."))
+        );
     }
 
     #[test]

@@ -134,6 +134,24 @@ pub(crate) fn other_part(part_type: &str, raw: &RawValue) -> Part {
     }
 }
 
+/// A server tool's details as the conventions' polymorphic object:
+/// `{"type": tool_type, key: value, ...}` from the provider's raw values
+/// (absent and null ones left out), minified.
+pub(crate) fn typed_object(tool_type: &str, fields: &[(&str, Option<&RawValue>)]) -> Str {
+    let mut s = String::from("{\"type\":");
+    s.push_str(&serde_json::to_string(tool_type).unwrap_or_else(|_| "\"\"".into()));
+    for (key, v) in fields {
+        if let Some(v) = v.filter(|v| v.get() != "null") {
+            s.push_str(",\"");
+            s.push_str(key);
+            s.push_str("\":");
+            s.push_str(&super::json::minify(v.get()));
+        }
+    }
+    s.push('}');
+    Str::from(s)
+}
+
 /// The text of a tool result given as content parts: the text parts joined
 /// when all parts are text, else the parts' JSON (kept structured on export).
 pub(crate) fn tool_result_text(raw: &RawValue) -> Str {

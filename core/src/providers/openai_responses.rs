@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::common::{
     InputAudio, content_items, file_data_part, file_part, media_part, other_part, read_param,
-    record_stream_error, tool_result_text,
+    record_stream_error, tool_result_text, typed_object,
 };
 use super::json::{
     FieldSink, Items, LCow, LObj, LStr, LU64, LVec, parse, raw_text, skip, string_or_json,
@@ -248,8 +248,75 @@ fn item_parts(item: &Item, raw: &RawValue) -> Vec<Part> {
             }
             parts
         }
-        other => vec![other_part(other, raw)],
+        other => server_tool_parts(other, raw).unwrap_or_else(|| vec![other_part(other, raw)]),
     }
+}
+
+/// The tools OpenAI runs itself: an item's type, the tool's type, the item
+/// fields that describe the call and those that give its outcome.
+const SERVER_TOOLS: [(&str, &str, &[&str], &[&str]); 5] = [
+    ("web_search_call", "web_search", &["action"], &["status"]),
+    (
+        "file_search_call",
+        "file_search",
+        &["queries"],
+        &["status", "results"],
+    ),
+    (
+        "code_interpreter_call",
+        "code_interpreter",
+        &["code", "container_id"],
+        &["status", "outputs"],
+    ),
+    (
+        "image_generation_call",
+        "image_generation",
+        &[],
+        &["status", "revised_prompt", "result"],
+    ),
+    (
+        "mcp_call",
+        "mcp",
+        &["server_label", "arguments"],
+        &["output", "error"],
+    ),
+];
+
+/// A server tool's item as the call and its outcome, both under the item's id
+/// (an MCP call is named by its tool, the others by their type).
+fn server_tool_parts(kind: &str, raw: &RawValue) -> Option<Vec<Part>> {
+    let (_, tool_type, call_keys, response_keys) =
+        SERVER_TOOLS.iter().find(|(k, ..)| *k == kind)?;
+    let fields: std::collections::BTreeMap<&str, &RawValue> =
+        serde_json::from_str(raw.get()).ok()?;
+    let pick = |keys: &[&'static str]| -> Vec<(&'static str, Option<&RawValue>)> {
+        keys.iter().map(|k| (*k, fields.get(k).copied())).collect()
+    };
+    let id = fields
+        .get("id")
+        .and_then(|v| parse::<LStr>(v.get()))
+        .and_then(|s| s.0);
+    let name = match *tool_type {
+        "mcp" => fields
+            .get("name")
+            .and_then(|v| parse::<LStr>(v.get()))
+            .and_then(|s| s.0),
+        _ => None,
+    }
+    .unwrap_or_else(|| Str::from(*tool_type));
+    Some(vec![
+        Part::ServerToolCall {
+            id: id.clone(),
+            name,
+            tool_type: Str::from(*tool_type),
+            call: typed_object(tool_type, &pick(call_keys)),
+        },
+        Part::ServerToolCallResponse {
+            id,
+            tool_type: Str::from(*tool_type),
+            response: typed_object(tool_type, &pick(response_keys)),
+        },
+    ])
 }
 
 #[derive(Deserialize, Default)]
@@ -641,6 +708,71 @@ mod tests {
 
     fn call() -> LlmCall {
         LlmCall::new("openai", Operation::Chat)
+    }
+
+    #[test]
+    fn server_tool_items_are_a_call_and_its_outcome() {
+        let mut c = call();
+        parse_response(
+            &mut c,
+            r#"{"id":"resp_1","model":"gpt-5","status":"completed","output":[
+                 {"type":"web_search_call","id":"ws_1","status":"completed",
+                  "action":{"type":"search","query":"Oslo weather"}},
+                 {"type":"code_interpreter_call","id":"ci_1","status":"completed","code":"print(2+2)",
+                  "container_id":"cntr_1","outputs":[{"type":"logs","logs":"4"}]},
+                 {"type":"mcp_call","id":"mcp_1","name":"get_issue","server_label":"tracker",
+                  "arguments":"{\"id\":7}","output":"open","error":null},
+                 {"type":"computer_call","id":"cu_1","call_id":"call_9","action":{"type":"click"}},
+                 {"type":"message","role":"assistant","content":[{"type":"output_text","text":"Rain."}]}]}"#,
+        );
+        let parts = &c.output_messages[0].parts;
+        assert_eq!(
+            parts[..6],
+            [
+                Part::ServerToolCall {
+                    id: Some("ws_1".into()),
+                    name: "web_search".into(),
+                    tool_type: "web_search".into(),
+                    call: r#"{"type":"web_search","action":{"type":"search","query":"Oslo weather"}}"#
+                        .into(),
+                },
+                Part::ServerToolCallResponse {
+                    id: Some("ws_1".into()),
+                    tool_type: "web_search".into(),
+                    response: r#"{"type":"web_search","status":"completed"}"#.into(),
+                },
+                Part::ServerToolCall {
+                    id: Some("ci_1".into()),
+                    name: "code_interpreter".into(),
+                    tool_type: "code_interpreter".into(),
+                    call: r#"{"type":"code_interpreter","code":"print(2+2)","container_id":"cntr_1"}"#
+                        .into(),
+                },
+                Part::ServerToolCallResponse {
+                    id: Some("ci_1".into()),
+                    tool_type: "code_interpreter".into(),
+                    response: r#"{"type":"code_interpreter","status":"completed","outputs":[{"type":"logs","logs":"4"}]}"#
+                        .into(),
+                },
+                Part::ServerToolCall {
+                    id: Some("mcp_1".into()),
+                    name: "get_issue".into(),
+                    tool_type: "mcp".into(),
+                    call: r#"{"type":"mcp","server_label":"tracker","arguments":"{\"id\":7}"}"#.into(),
+                },
+                Part::ServerToolCallResponse {
+                    id: Some("mcp_1".into()),
+                    tool_type: "mcp".into(),
+                    response: r#"{"type":"mcp","output":"open"}"#.into(),
+                },
+            ]
+        );
+        // The client runs computer use: it stays the provider's own item.
+        assert!(
+            matches!(&parts[6], Part::Other { part_type, .. } if &**part_type == "computer_call")
+        );
+        assert_eq!(parts[7], Part::text("Rain."));
+        assert_eq!(c.output_messages[0].finish_reason.as_deref(), Some("stop"));
     }
 
     #[test]

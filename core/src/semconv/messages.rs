@@ -412,6 +412,32 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
                 o.json_or_text("response", response);
             }
         }
+        Part::ServerToolCall {
+            id,
+            name,
+            tool_type,
+            call,
+        } => {
+            o.str("type", "server_tool_call");
+            o.opt_str("id", id.as_deref());
+            o.str("name", name);
+            typed_details(&mut o, "server_tool_call", tool_type, call, content);
+        }
+        Part::ServerToolCallResponse {
+            id,
+            tool_type,
+            response,
+        } => {
+            o.str("type", "server_tool_call_response");
+            o.opt_str("id", id.as_deref());
+            typed_details(
+                &mut o,
+                "server_tool_call_response",
+                tool_type,
+                response,
+                content,
+            );
+        }
         Part::Reasoning { content: t } => {
             o.str("type", "reasoning");
             o.opt_text("content", content_of(t, content));
@@ -439,6 +465,28 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
         Part::Other { .. } => {}
     }
     o.end();
+}
+
+/// The `server_tool_call` / `server_tool_call_response` object: the
+/// provider's details when content is captured (and they are an object),
+/// else only the tool's type, which the conventions require.
+fn typed_details<O: ContentOut>(
+    o: &mut Obj<'_, O>,
+    key: &str,
+    tool_type: &str,
+    json: &str,
+    content: bool,
+) {
+    if content
+        && json.trim_start().starts_with('{')
+        && let Ok(raw) = serde_json::from_str::<&RawValue>(json)
+    {
+        o.key(key).raw(raw.get());
+        return;
+    }
+    let mut inner = Obj::new(o.key(key));
+    inner.str("type", tool_type);
+    inner.end();
 }
 
 fn push_parts<O: ContentOut>(out: &mut O, parts: &[Part], content: bool) {
@@ -699,6 +747,23 @@ mod tests {
                 id: None,
                 response: r#"[1,2]"#.into(),
             },
+            Part::ServerToolCall {
+                id: Some("ws_1".into()),
+                name: "web_search".into(),
+                tool_type: "web_search".into(),
+                call: r#"{"type":"web_search","action":{"query":"Oslo"}}"#.into(),
+            },
+            Part::ServerToolCallResponse {
+                id: Some("ws_1".into()),
+                tool_type: "web_search".into(),
+                response: r#"{"type":"web_search","status":"completed"}"#.into(),
+            },
+            // Details that are not an object (a cut value) keep the shape.
+            Part::ServerToolCallResponse {
+                id: None,
+                tool_type: "code_interpreter".into(),
+                response: r#"{"type":"code_interpreter","outp"#.into(),
+            },
         ];
         let v: serde_json::Value = serde_json::from_str(&parts_json(&parts, true)).unwrap();
         assert_eq!(
@@ -708,7 +773,13 @@ mod tests {
                 {"type":"uri","modality":"image","mime_type":"image/png","uri":"https://x/y.png"},
                 {"type":"blob","modality":"audio","content":"AAAA"},
                 {"type":"custom","x":1},
-                {"type":"tool_call_response","response":[1,2]}
+                {"type":"tool_call_response","response":[1,2]},
+                {"type":"server_tool_call","id":"ws_1","name":"web_search",
+                 "server_tool_call":{"type":"web_search","action":{"query":"Oslo"}}},
+                {"type":"server_tool_call_response","id":"ws_1",
+                 "server_tool_call_response":{"type":"web_search","status":"completed"}},
+                {"type":"server_tool_call_response",
+                 "server_tool_call_response":{"type":"code_interpreter"}}
             ])
         );
         let v: serde_json::Value = serde_json::from_str(&parts_json(&parts, false)).unwrap();
@@ -719,7 +790,14 @@ mod tests {
                 {"type":"uri","modality":"image","mime_type":"image/png"},
                 {"type":"blob","modality":"audio"},
                 {"type":"custom"},
-                {"type":"tool_call_response"}
+                {"type":"tool_call_response"},
+                // Without content: the tool's name and type, not what it was asked or found.
+                {"type":"server_tool_call","id":"ws_1","name":"web_search",
+                 "server_tool_call":{"type":"web_search"}},
+                {"type":"server_tool_call_response","id":"ws_1",
+                 "server_tool_call_response":{"type":"web_search"}},
+                {"type":"server_tool_call_response",
+                 "server_tool_call_response":{"type":"code_interpreter"}}
             ])
         );
         let defs = vec![ToolDefinition {
