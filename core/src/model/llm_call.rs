@@ -125,11 +125,10 @@ pub enum Part {
     },
     /// A tool the provider ran itself (web search, code execution, an MCP
     /// server...): `call` is a JSON object of the call's details whose
-    /// `type` is `tool_type`.
+    /// `type` names the kind of tool (`web_search`, `mcp`...).
     ServerToolCall {
         id: Option<Str>,
         name: Str,
-        tool_type: Str,
         call: Str,
     },
     /// A server tool's outcome: `response` is a JSON object whose `type` is
@@ -177,12 +176,9 @@ impl Part {
                     arguments,
                 } => opt_len(id) + shared_len(name) + opt_len(arguments),
                 Part::ToolCallResponse { id, response } => opt_len(id) + shared_len(response),
-                Part::ServerToolCall {
-                    id,
-                    name,
-                    tool_type,
-                    call,
-                } => opt_len(id) + shared_len(name) + shared_len(tool_type) + shared_len(call),
+                Part::ServerToolCall { id, name, call } => {
+                    opt_len(id) + shared_len(name) + shared_len(call)
+                }
                 Part::ServerToolCallResponse {
                     id,
                     tool_type,

@@ -227,16 +227,14 @@ fn block_to_part(b: &Block, raw: &RawValue) -> Option<Part> {
 /// reassembled from its deltas).
 fn server_tool_call(b: &Block, input: Option<&RawValue>) -> Part {
     let name = b.name.0.clone().unwrap_or_default();
-    let (tool_type, call) = if b.kind.as_str() == "mcp_tool_use" {
-        let call = typed_object("mcp", &[("server_name", b.server_name), ("input", input)]);
-        (Str::from("mcp"), call)
+    let call = if b.kind.as_str() == "mcp_tool_use" {
+        typed_object("mcp", &[("server_name", b.server_name), ("input", input)])
     } else {
-        (name.clone(), typed_object(&name, &[("input", input)]))
+        typed_object(&name, &[("input", input)])
     };
     Part::ServerToolCall {
         id: b.id.0.clone(),
         name,
-        tool_type,
         call,
     }
 }
@@ -587,7 +585,6 @@ mod tests {
             Part::ServerToolCall {
                 id: Some("srvtoolu_1".into()),
                 name: "web_search".into(),
-                tool_type: "web_search".into(),
                 call: r#"{"type":"web_search","input":{"query":"Oslo weather"}}"#.into(),
             },
             Part::ServerToolCallResponse {
@@ -598,7 +595,6 @@ mod tests {
             Part::ServerToolCall {
                 id: Some("mcptoolu_1".into()),
                 name: "get_issue".into(),
-                tool_type: "mcp".into(),
                 call: r#"{"type":"mcp","server_name":"tracker","input":{"id":7}}"#.into(),
             },
             Part::ServerToolCallResponse {

@@ -308,7 +308,6 @@ fn server_tool_parts(kind: &str, raw: &RawValue) -> Option<Vec<Part>> {
         Part::ServerToolCall {
             id: id.clone(),
             name,
-            tool_type: Str::from(*tool_type),
             call: typed_object(tool_type, &pick(call_keys)),
         },
         Part::ServerToolCallResponse {
@@ -732,7 +731,6 @@ mod tests {
                 Part::ServerToolCall {
                     id: Some("ws_1".into()),
                     name: "web_search".into(),
-                    tool_type: "web_search".into(),
                     call: r#"{"type":"web_search","action":{"type":"search","query":"Oslo weather"}}"#
                         .into(),
                 },
@@ -744,7 +742,6 @@ mod tests {
                 Part::ServerToolCall {
                     id: Some("ci_1".into()),
                     name: "code_interpreter".into(),
-                    tool_type: "code_interpreter".into(),
                     call: r#"{"type":"code_interpreter","code":"print(2+2)","container_id":"cntr_1"}"#
                         .into(),
                 },
@@ -757,7 +754,6 @@ mod tests {
                 Part::ServerToolCall {
                     id: Some("mcp_1".into()),
                     name: "get_issue".into(),
-                    tool_type: "mcp".into(),
                     call: r#"{"type":"mcp","server_label":"tracker","arguments":"{\"id\":7}"}"#.into(),
                 },
                 Part::ServerToolCallResponse {

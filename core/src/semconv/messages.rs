@@ -412,16 +412,11 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
                 o.json_or_text("response", response);
             }
         }
-        Part::ServerToolCall {
-            id,
-            name,
-            tool_type,
-            call,
-        } => {
+        Part::ServerToolCall { id, name, call } => {
             o.str("type", "server_tool_call");
             o.opt_str("id", id.as_deref());
             o.str("name", name);
-            typed_details(&mut o, "server_tool_call", tool_type, call, content);
+            typed_details(&mut o, "server_tool_call", call, content, name);
         }
         Part::ServerToolCallResponse {
             id,
@@ -433,9 +428,9 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
             typed_details(
                 &mut o,
                 "server_tool_call_response",
-                tool_type,
                 response,
                 content,
+                tool_type,
             );
         }
         Part::Reasoning { content: t } => {
@@ -469,23 +464,32 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
 
 /// The `server_tool_call` / `server_tool_call_response` object: the
 /// provider's details when content is captured (and they are an object),
-/// else only the tool's type, which the conventions require.
+/// else only the `type` the conventions require: the details' own, or
+/// `fallback_type` when they do not parse.
 fn typed_details<O: ContentOut>(
     o: &mut Obj<'_, O>,
     key: &str,
-    tool_type: &str,
     json: &str,
     content: bool,
+    fallback_type: &str,
 ) {
-    if content
-        && json.trim_start().starts_with('{')
-        && let Ok(raw) = serde_json::from_str::<&RawValue>(json)
-    {
+    #[derive(serde::Deserialize)]
+    struct Typed<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    let parsed = json
+        .trim_start()
+        .starts_with('{')
+        .then(|| serde_json::from_str::<&RawValue>(json).ok())
+        .flatten();
+    if content && let Some(raw) = parsed {
         o.key(key).raw(raw.get());
         return;
     }
+    let kind = parsed.and_then(|r| serde_json::from_str::<Typed>(r.get()).ok());
     let mut inner = Obj::new(o.key(key));
-    inner.str("type", tool_type);
+    inner.str("type", kind.as_ref().map_or(fallback_type, |t| &t.kind));
     inner.end();
 }
 
@@ -750,13 +754,17 @@ mod tests {
             Part::ServerToolCall {
                 id: Some("ws_1".into()),
                 name: "web_search".into(),
-                tool_type: "web_search".into(),
                 call: r#"{"type":"web_search","action":{"query":"Oslo"}}"#.into(),
             },
             Part::ServerToolCallResponse {
                 id: Some("ws_1".into()),
                 tool_type: "web_search".into(),
                 response: r#"{"type":"web_search","status":"completed"}"#.into(),
+            },
+            Part::ServerToolCall {
+                id: None,
+                name: "get_issue".into(),
+                call: r#"{"type":"mcp","server_label":"tracker"}"#.into(),
             },
             // Details that are not an object (a cut value) keep the shape.
             Part::ServerToolCallResponse {
@@ -778,6 +786,8 @@ mod tests {
                  "server_tool_call":{"type":"web_search","action":{"query":"Oslo"}}},
                 {"type":"server_tool_call_response","id":"ws_1",
                  "server_tool_call_response":{"type":"web_search","status":"completed"}},
+                {"type":"server_tool_call","name":"get_issue",
+                 "server_tool_call":{"type":"mcp","server_label":"tracker"}},
                 {"type":"server_tool_call_response",
                  "server_tool_call_response":{"type":"code_interpreter"}}
             ])
@@ -796,6 +806,7 @@ mod tests {
                  "server_tool_call":{"type":"web_search"}},
                 {"type":"server_tool_call_response","id":"ws_1",
                  "server_tool_call_response":{"type":"web_search"}},
+                {"type":"server_tool_call","name":"get_issue","server_tool_call":{"type":"mcp"}},
                 {"type":"server_tool_call_response",
                  "server_tool_call_response":{"type":"code_interpreter"}}
             ])
