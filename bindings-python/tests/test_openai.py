@@ -375,6 +375,30 @@ def test_responses_compact_is_a_priced_call_whose_output_is_the_compaction(tt, c
         assert "Now add tests." not in json.dumps(out)
 
 
+@needs_parsers
+def test_spoken_answers_keep_the_transcript_and_the_audio(tt, client):
+    kw = dict(model="gpt-4o-audio-preview", modalities=["text", "audio"], audio={"voice": "alloy", "format": "wav"})
+    r = client.chat.completions.create(messages=MSGS, **kw)
+    for _ in client.chat.completions.create(messages=MSGS, stream=True, stream_options={"include_usage": True}, **kw):
+        pass
+    spans = llm_spans()
+    assert len(spans) == 2
+    for s in spans:
+        a = s["attributes"]
+        assert a["gen_ai.output.type"] == "speech"
+        # The answer's words are in the transcript, not in `content` (null).
+        text, audio = parsed(s, "gen_ai.output.messages")[0]["parts"]
+        assert text == {"type": "text", "content": "This is a fake reply. You said: Hello there"}
+        assert audio["type"] == "blob" and audio["modality"] == "audio"
+        # The audio is kept, cut at the redaction's text cap (`max_text_bytes`) like any long text.
+        data = r.choices[0].message.audio.data
+        kept, _, marker = audio["content"].partition("[TRUNCATED: ")
+        assert len(kept) < len(data) and data.startswith(kept) and marker.endswith(" bytes]")
+        assert a["gen_ai.usage.output_tokens"] == r.usage.completion_tokens
+        # No price is known for audio models: none is guessed.
+        assert "tokentrace.cost.total_usd" not in a
+
+
 def test_embeddings(tt, client):
     r = client.embeddings.create(model="text-embedding-3-small", input="Hello there")
     assert len(r.data[0].embedding) == 1536

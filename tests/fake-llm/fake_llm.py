@@ -528,6 +528,15 @@ def _openai_usage(prompt: int, completion: int, cached: int, reasoning: int) -> 
     }
 
 
+def _fake_speech(text: str) -> bytes:
+    """A WAV header and 16-bit silence, 40 ms per character of `text`."""
+    samples = 24_000 * len(text) // 25
+    data = bytes(2 * samples)
+    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, 1, 24_000, 48_000, 2, 16) + b"data"
+    return header + struct.pack("<I", len(data)) + data
+
+
 def _reasoning_tokens(trig: Triggers) -> int:
     if trig.reasoning_tokens is not None:
         return max(0, trig.reasoning_tokens)
@@ -596,9 +605,16 @@ def openai_chat(body: dict, trig: Triggers) -> Answer:
     n = body.get("n") if isinstance(body.get("n"), int) else 1
     n = min(max(n, 1), 128)
     reasoning = _reasoning_tokens(trig)
-    completion = (visible + reasoning) * n
+    # Spoken answers (`modalities: ["text", "audio"]`): the reply is the
+    # audio's transcript, and the audio costs tokens of its own.
+    audio = call is None and "audio" in (body.get("modalities") or [])
+    audio_id = "audio_" + _hex(32)
+    speech = _fake_speech(text or "") if audio else b""
+    audio_tokens = len(speech) // 100 * n
+    completion = (visible + reasoning) * n + audio_tokens
     cached = min(max(trig.cached_tokens or 0, 0), n_prompt)
     usage = _openai_usage(n_prompt, completion, cached, reasoning * n)
+    usage["completion_tokens_details"]["audio_tokens"] = audio_tokens
 
     cid = "chatcmpl-" + _rand(_ALNUM, 29)
     created = int(time.time())
@@ -616,6 +632,14 @@ def openai_chat(body: dict, trig: Triggers) -> Answer:
             }
             if call is not None:
                 message["tool_calls"] = [call]
+            if audio:
+                message["content"] = None
+                message["audio"] = {
+                    "id": audio_id,
+                    "data": base64.b64encode(speech).decode("ascii"),
+                    "expires_at": created + 3600,
+                    "transcript": text,
+                }
             choices.append(
                 {"index": i, "message": message, "logprobs": None, "finish_reason": finish}
             )
@@ -682,6 +706,15 @@ def openai_chat(body: dict, trig: Triggers) -> Answer:
                         delta=True,
                     )
                 )
+        elif audio:
+            # The transcript and the audio arrive in pieces of their own.
+            events = [SSE(delta({"role": "assistant", "content": None, "refusal": None}))]
+            for piece in _split_text(text or ""):
+                events.append(SSE(delta({"audio": {"id": audio_id, "transcript": piece}}), delta=True))
+            for k in range(0, len(speech), 300):
+                data = base64.b64encode(speech[k : k + 300]).decode("ascii")
+                events.append(SSE(delta({"audio": {"id": audio_id, "data": data}}), delta=True))
+            events.append(SSE(delta({"audio": {"id": audio_id, "expires_at": created + 3600}})))
         else:
             events = [SSE(delta({"role": "assistant", "content": "", "refusal": None}))]
             for piece in _split_text(text or ""):

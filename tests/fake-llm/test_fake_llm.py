@@ -6,6 +6,7 @@ Expected numbers follow the rules in README.md: tokens = ceil(chars / 4); the re
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -436,6 +437,27 @@ async def test_chat_async(aoa):
         usage = chunk.usage or usage
     assert text == HELLO_REPLY
     assert usage.total_tokens == 14
+
+
+def test_chat_audio_output_is_the_transcript_and_a_wav(oa):
+    kw = dict(model="gpt-4o-audio-preview", modalities=["text", "audio"], audio={"voice": "alloy", "format": "wav"})
+    r = oa.chat.completions.create(messages=_user(HELLO), **kw)
+    m = r.choices[0].message
+    assert m.content is None and m.audio.transcript == HELLO_REPLY
+    wav = base64.b64decode(m.audio.data)
+    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
+    assert r.usage.completion_tokens_details.audio_tokens == len(wav) // 100
+    assert r.usage.completion_tokens == 11 + len(wav) // 100
+    transcript, data = "", ""
+    for chunk in oa.chat.completions.create(messages=_user(HELLO), stream=True, **kw):
+        for c in chunk.choices:
+            # A typed object in newer clients, an extra dict in older ones.
+            a = getattr(c.delta, "audio", None) or (c.delta.model_extra or {}).get("audio") or {}
+            piece = a if isinstance(a, dict) else a.model_dump()
+            transcript += piece.get("transcript") or ""
+            data += piece.get("data") or ""
+    assert transcript == HELLO_REPLY
+    assert base64.b64decode(data)[:4] == b"RIFF"
 
 
 # ------------------------------------------------------------------ OpenAI responses / embeddings

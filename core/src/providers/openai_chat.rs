@@ -7,13 +7,17 @@ use serde::de::MapAccess;
 use serde_json::value::RawValue;
 
 use super::common::{
-    InputAudio, OpenAiUsage, content_items, file_data_part, file_part, map_openai_finish_reason,
-    media_part, other_part, read_param, record_stream_error, tool_result_text,
+    InputAudio, OpenAiUsage, blob, content_items, file_data_part, file_part,
+    map_openai_finish_reason, media_part, other_part, read_param, record_stream_error,
+    tool_result_text,
 };
 use super::json::{
     FieldSink, Items, LCow, LObj, LStr, LU64, LVec, parse, raw_text, skip, string_or_json,
     string_or_json_cow, visit_object,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use super::sse;
 use crate::model::{LlmCall, Message, Part, Str, ToolDefinition};
 
@@ -42,6 +46,13 @@ impl<'de, 'c> FieldSink<'de> for Request<'de, 'c> {
                 let f = map.next_value::<LObj<ResponseFormat>>()?;
                 if let Some(f) = f.get() {
                     self.call.params.output_type = output_type(f.kind.as_str());
+                }
+            }
+            // A spoken answer (`["text", "audio"]`).
+            "modalities" => {
+                let m = map.next_value::<LVec<LCow>>()?;
+                if m.0.iter().any(|x| x.as_str() == "audio") {
+                    self.call.params.output_type = Some(Str::from("speech"));
                 }
             }
             _ => skip(map)?,
@@ -168,6 +179,15 @@ struct ChatMessage<'a> {
     refusal: LStr,
     /// DeepSeek and other compatible servers return reasoning here.
     reasoning_content: LStr,
+    /// A spoken answer: its transcript and the audio (base64).
+    audio: LObj<AudioAnswer>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AudioAnswer {
+    transcript: LStr,
+    data: LStr,
 }
 
 #[derive(Deserialize, Default)]
@@ -253,6 +273,9 @@ fn message_parts(m: &ChatMessage) -> Vec<Part> {
     if let Some(r) = &m.refusal.0 {
         parts.push(Part::text(r.clone()));
     }
+    if let Some(a) = m.audio.get() {
+        audio_parts(a.transcript.0.clone(), a.data.0.as_deref(), &mut parts);
+    }
     parts.extend(m.tool_calls.objs().filter_map(ToolCall::part));
     if let Some(f) = m.function_call.get() {
         parts.push(Part::ToolCall {
@@ -262,6 +285,17 @@ fn message_parts(m: &ChatMessage) -> Vec<Part> {
         });
     }
     parts
+}
+
+/// A spoken answer's parts: the transcript as text, the audio as a blob
+/// (a history's assistant turn names its audio by id only: nothing to add).
+fn audio_parts(transcript: Option<Str>, data: Option<&str>, parts: &mut Vec<Part>) {
+    if let Some(t) = transcript.filter(|t| !t.is_empty()) {
+        parts.push(Part::text(t));
+    }
+    if let Some(d) = data.filter(|d| !d.is_empty()) {
+        parts.push(blob("audio", None, d));
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -437,6 +471,17 @@ struct Delta<'a> {
     tool_calls: LVec<LObj<ToolDelta<'a>>>,
     #[serde(borrow)]
     function_call: LObj<FunctionDelta<'a>>,
+    #[serde(borrow)]
+    audio: LObj<AudioDelta<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AudioDelta<'a> {
+    #[serde(borrow)]
+    transcript: LCow<'a>,
+    #[serde(borrow)]
+    data: LCow<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -468,6 +513,12 @@ struct ChoiceAcc {
     reasoning: String,
     tools: Vec<ToolAcc>,
     finish_reason: Option<Str>,
+    /// A spoken answer: the transcript's pieces, and the audio's, each piece
+    /// base64 of its own (so decoded here, and encoded once at the end);
+    /// `None` once a piece did not decode.
+    transcript: String,
+    audio: Option<Vec<u8>>,
+    audio_failed: bool,
 }
 
 /// One tool call being reassembled: id and name arrive once, arguments in
@@ -512,6 +563,15 @@ impl ChoiceAcc {
             self.text.push_str(d.content.as_str());
             self.refusal.push_str(d.refusal.as_str());
             self.reasoning.push_str(d.reasoning_content.as_str());
+            if let Some(a) = d.audio.get() {
+                self.transcript.push_str(a.transcript.as_str());
+                if !a.data.as_str().is_empty() {
+                    let buf = self.audio.get_or_insert_with(Vec::new);
+                    if STANDARD.decode_vec(a.data.as_str(), buf).is_err() {
+                        self.audio_failed = true;
+                    }
+                }
+            }
             for t in d.tool_calls.objs() {
                 let acc = self.tool(t.index.0, t.id.0.as_deref());
                 if acc.id.is_none() {
@@ -560,6 +620,12 @@ impl ChoiceAcc {
         if !self.refusal.is_empty() {
             parts.push(Part::text(self.refusal));
         }
+        let audio = self.audio.filter(|_| !self.audio_failed);
+        audio_parts(
+            Some(Str::from(self.transcript)),
+            audio.map(|a| STANDARD.encode(a)).as_deref(),
+            &mut parts,
+        );
         for t in self.tools {
             parts.push(Part::ToolCall {
                 id: t.id,
@@ -628,6 +694,67 @@ mod tests {
 
     fn call() -> LlmCall {
         LlmCall::new("openai", Operation::Chat)
+    }
+
+    fn audio_blob(data: &str) -> Part {
+        Part::Blob {
+            modality: "audio".into(),
+            mime_type: None,
+            content: data.into(),
+        }
+    }
+
+    #[test]
+    fn spoken_answers_keep_their_transcript_and_audio() {
+        let mut c = call();
+        parse_request(
+            &mut c,
+            r#"{"model":"gpt-4o-audio-preview","modalities":["text","audio"],
+               "audio":{"voice":"alloy","format":"wav"},
+               "messages":[{"role":"user","content":"Hi"},
+                           {"role":"assistant","audio":{"id":"audio_1"}},
+                           {"role":"user","content":"Again"}]}"#,
+        );
+        assert_eq!(c.params.output_type.as_deref(), Some("speech"));
+        assert_eq!(
+            c.input_messages[1].parts,
+            vec![],
+            "history names its audio by id only"
+        );
+        parse_response(
+            &mut c,
+            r#"{"id":"chatcmpl-1","model":"gpt-4o-audio-preview-2025-06-03","choices":[{"index":0,
+               "message":{"role":"assistant","content":null,"refusal":null,
+                 "audio":{"id":"audio_2","data":"UklGRg==","expires_at":1,"transcript":"Hello again."}},
+               "finish_reason":"stop"}]}"#,
+        );
+        assert_eq!(
+            c.output_messages[0].parts,
+            vec![Part::text("Hello again."), audio_blob("UklGRg==")]
+        );
+
+        // Streamed: transcript pieces, and audio pieces each base64 of its own.
+        let sse = [
+            r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}"#,
+            r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"audio":{"id":"a","transcript":"Hello "}}}]}"#,
+            r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"audio":{"id":"a","transcript":"again."}}}]}"#,
+            r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"audio":{"id":"a","data":"AAE="}}}]}"#,
+            r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"audio":{"id":"a","data":"Ag=="}}}]}"#,
+            r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        ]
+        .iter()
+        .map(|d| format!("data: {d}\n\n"))
+        .collect::<String>();
+        let mut c = call();
+        parse_stream(&mut c, &sse);
+        assert_eq!(
+            c.output_messages[0].parts,
+            vec![Part::text("Hello again."), audio_blob("AAEC")]
+        );
+        // A piece that is not base64 drops the audio, not the transcript.
+        let mut c = call();
+        parse_stream(&mut c, &sse.replace("Ag==", "%%"));
+        assert_eq!(c.output_messages[0].parts, vec![Part::text("Hello again.")]);
     }
 
     #[test]
