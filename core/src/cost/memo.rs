@@ -18,11 +18,26 @@ const MAX_ENTRIES: usize = 1024;
 pub(crate) struct PriceMemo {
     by_provider: HashMap<Str, HashMap<Str, Option<ModelPrice>, FastState>, FastState>,
     entries: usize,
+    /// The last lookup: consecutive calls mostly use one model, and two
+    /// short comparisons cost less than hashing both names again.
+    last: Option<(Str, Str, Option<ModelPrice>)>,
 }
 
 impl PriceMemo {
     /// `table.lookup(provider, model)`, memoised.
     fn lookup(&mut self, table: &PriceTable, provider: &Str, model: &Str) -> Option<ModelPrice> {
+        if let Some((p, m, price)) = &self.last
+            && m == model
+            && p == provider
+        {
+            return *price;
+        }
+        let price = self.lookup_map(table, provider, model);
+        self.last = Some((provider.clone(), model.clone(), price));
+        price
+    }
+
+    fn lookup_map(&mut self, table: &PriceTable, provider: &Str, model: &Str) -> Option<ModelPrice> {
         if let Some(hit) = self
             .by_provider
             .get(provider.as_ref())
