@@ -473,6 +473,68 @@ mod providers {
     }
 
     #[test]
+    fn server_tools_stream_like_they_answer_and_every_openai_builtin_maps() {
+        let json = parse(
+            ApiKind::AnthropicMessages,
+            "anthropic/request.json",
+            "anthropic/server_tools.response.json",
+            false,
+        );
+        let streamed = parse(
+            ApiKind::AnthropicMessages,
+            "anthropic/request.json",
+            "anthropic/server_tools.sse",
+            true,
+        );
+        assert_eq!(json.output_messages, streamed.output_messages);
+        assert_eq!(json.usage, streamed.usage);
+        let kinds = |c: &LlmCall| -> Vec<String> {
+            c.output_messages[0]
+                .parts
+                .iter()
+                .map(|p| match p {
+                    Part::ServerToolCall { name, .. } => format!("call {name}"),
+                    Part::ServerToolCallResponse { tool_type, .. } => format!("result {tool_type}"),
+                    Part::Text { .. } => "text".into(),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(
+            kinds(&json),
+            [
+                "call web_search",
+                "result web_search",
+                "call get_issue",
+                "result mcp",
+                "text"
+            ]
+        );
+        let openai = parse(
+            ApiKind::OpenAiResponses,
+            "openai_responses/request.json",
+            "openai_responses/server_tools.response.json",
+            false,
+        );
+        assert_eq!(
+            kinds(&openai),
+            [
+                "call web_search",
+                "result web_search",
+                "call file_search",
+                "result file_search",
+                "call code_interpreter",
+                "result code_interpreter",
+                "call image_generation",
+                "result image_generation",
+                "call get_issue",
+                "result mcp",
+                "text"
+            ]
+        );
+    }
+
+    #[test]
     fn openai_responses_stream_prefers_the_completed_event() {
         let c = parse(
             ApiKind::OpenAiResponses,
@@ -743,10 +805,34 @@ mod providers {
             true,
         ),
         (
+            ApiKind::OpenAiResponses,
+            "openai_responses/request.json",
+            "openai_responses/server_tools.response.json",
+            false,
+        ),
+        (
+            ApiKind::OpenAiResponses,
+            "openai_responses/compact_request.json",
+            "openai_responses/compact_response.json",
+            false,
+        ),
+        (
             ApiKind::OpenAiEmbeddings,
             "openai_embeddings/request.json",
             "openai_embeddings/response.json",
             false,
+        ),
+        (
+            ApiKind::AnthropicMessages,
+            "anthropic/request.json",
+            "anthropic/server_tools.response.json",
+            false,
+        ),
+        (
+            ApiKind::AnthropicMessages,
+            "anthropic/request.json",
+            "anthropic/server_tools.sse",
+            true,
         ),
         (
             ApiKind::AnthropicMessages,

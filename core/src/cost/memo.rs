@@ -37,7 +37,12 @@ impl PriceMemo {
         price
     }
 
-    fn lookup_map(&mut self, table: &PriceTable, provider: &Str, model: &Str) -> Option<ModelPrice> {
+    fn lookup_map(
+        &mut self,
+        table: &PriceTable,
+        provider: &Str,
+        model: &Str,
+    ) -> Option<ModelPrice> {
         if let Some(hit) = self
             .by_provider
             .get(provider.as_ref())
