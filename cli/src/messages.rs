@@ -104,10 +104,55 @@ fn parse_part(value: &Value) -> Part {
                 .unwrap_or_default(),
             server: kind == "server_tool_call_response",
         },
+        // Media: what it is and where, or how big inline (not pages of base64).
+        "blob" | "uri" | "file" => {
+            let what = [str_field(value, "modality"), str_field(value, "mime_type")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let content = match kind.as_str() {
+                "blob" => str_field(value, "content").map(|b| human_bytes(base64_len(&b) / 4 * 3)),
+                "uri" => str_field(value, "uri"),
+                _ => str_field(value, "file_id"),
+            };
+            Part::Other {
+                kind: if what.is_empty() {
+                    kind
+                } else {
+                    format!("{kind} {what}")
+                },
+                content: content.unwrap_or_default(),
+            }
+        }
         _ => Part::Other {
             content: value.get("content").map(compact).unwrap_or_default(),
             kind,
         },
+    }
+}
+
+/// Length of base64 text as sent, counting what a `[TRUNCATED: N bytes]`
+/// marker says was cut.
+fn base64_len(text: &str) -> usize {
+    match text.rsplit_once("[TRUNCATED: ") {
+        Some((kept, marker)) => {
+            let cut = marker
+                .trim_end_matches(" bytes]")
+                .parse::<usize>()
+                .unwrap_or(0);
+            kept.len() + cut
+        }
+        None => text.len(),
+    }
+}
+
+/// About `n` bytes, for a person: `512 B`, `75.6 KB`, `1.4 MB`.
+fn human_bytes(n: usize) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
     }
 }
 
@@ -246,7 +291,19 @@ mod tests {
             part_text(&msgs[2].parts[0], Limits::TERMINAL),
             r#"tool result [call_1] {"temp_c":18}"#
         );
-        assert_eq!(part_text(&msgs[3].parts[0], Limits::TERMINAL), "[blob]");
+        assert_eq!(
+            part_text(&msgs[3].parts[0], Limits::TERMINAL),
+            "[blob image/png]"
+        );
+        // Inline data shows as its size (the base64 text is 4/3 of it).
+        let audio = parse_messages(
+            r#"[{"role":"assistant","parts":[{"type":"blob","modality":"audio","content":"UklGRiQdAQBX"}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            part_text(&audio[0].parts[0], Limits::TERMINAL),
+            "[blob audio] 9 B"
+        );
     }
 
     #[test]
