@@ -68,7 +68,13 @@ def test_web_search_the_server_ran_is_a_server_tool_call_json_and_streamed(tt, c
         assert found["type"] == "web_search"
         assert [r["url"] for r in found["content"]] == ["https://example.com/there/1", "https://example.com/there/2"]
         # The search is the provider's work: the model answered, no tool is left for the app.
-        assert span["attributes"]["gen_ai.response.finish_reasons"] == ["end_turn"]
+        a = span["attributes"]
+        assert a["gen_ai.response.finish_reasons"] == ["end_turn"]
+        # Billed per search ($10 per 1,000 for Claude) on top of the tokens.
+        assert a["tokentrace.usage.web_search_calls"] == 1
+        assert a["tokentrace.cost.tools_usd"] == pytest.approx(0.01)
+        tokens = a["tokentrace.cost.input_usd"] + a["tokentrace.cost.output_usd"]
+        assert a["tokentrace.cost.total_usd"] == pytest.approx(tokens + 0.01)
         assert json.dumps(parsed(span, "gen_ai.output.messages")).count("This is a fake reply") == 1
 
 

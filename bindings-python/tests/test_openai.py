@@ -325,6 +325,10 @@ def test_responses_web_search_is_a_server_tool_call(tt, client):
             "server_tool_call_response": {"type": "web_search", "status": "completed"},
         }
         assert text["type"] == "text" and "weather in Oslo" in text["content"]
+        # One search at GPT-4o mini's web search rate ($25 per 1,000), on top of the tokens.
+        a = span["attributes"]
+        assert a["tokentrace.usage.web_search_calls"] == 1
+        assert a["tokentrace.cost.tools_usd"] == pytest.approx(0.025)
         tools = parsed(span, "gen_ai.tool.definitions")
         assert tools == [{"type": "web_search", "name": "web_search"}]
 

@@ -488,6 +488,7 @@ mod providers {
         );
         assert_eq!(json.output_messages, streamed.output_messages);
         assert_eq!(json.usage, streamed.usage);
+        assert_eq!(json.usage.web_search_calls, Some(1));
         let kinds = |c: &LlmCall| -> Vec<String> {
             c.output_messages[0]
                 .parts

@@ -295,11 +295,18 @@ fn usage_facts(span: &SpanInfo) -> Vec<String> {
         span.double_attr("tokentrace.cost.input_usd"),
         span.double_attr("tokentrace.cost.output_usd"),
     ) {
+        let tools = span
+            .double_attr("tokentrace.cost.tools_usd")
+            .map(|t| format!(" + {} tools", format::cost(t)))
+            .unwrap_or_default();
         facts.push(format!(
-            "{} in + {} out",
+            "{} in + {} out{tools}",
             format::cost(input),
             format::cost(output)
         ));
+    }
+    if let Some(n) = span.int_attr("tokentrace.usage.web_search_calls") {
+        facts.push(format!("{n} web search{}", if n == 1 { "" } else { "es" }));
     }
     if span.estimated {
         facts.push("token counts estimated".into());

@@ -41,6 +41,8 @@ pub struct ModelPrice {
     pub mode: PriceMode,
     pub rates: Rates,
     pub long_context: Option<LongContext>,
+    /// USD per 1,000 web searches the provider ran (0: no fee known).
+    pub web_search_per_1k: f64,
 }
 
 /// The dollar cost of one call (`tokentrace.cost.*_usd`).
@@ -48,6 +50,8 @@ pub struct ModelPrice {
 pub struct Cost {
     pub input_usd: f64,
     pub output_usd: f64,
+    /// Per-call fees of the provider's own tools (web search).
+    pub tools_usd: f64,
     pub total_usd: f64,
 }
 
@@ -87,10 +91,13 @@ impl ModelPrice {
             }
         };
 
+        let searches = usage.web_search_calls.unwrap_or(0);
+        let tools_usd = searches as f64 * self.web_search_per_1k / 1_000.0;
         Cost {
             input_usd,
             output_usd,
-            total_usd: input_usd + output_usd,
+            tools_usd,
+            total_usd: input_usd + output_usd + tools_usd,
         }
     }
 }
@@ -110,6 +117,7 @@ mod tests {
                 reasoning: output,
             },
             long_context: None,
+            web_search_per_1k: 10.0,
         }
     }
 
@@ -131,6 +139,19 @@ mod tests {
             "{cost:?}"
         );
         assert!(cost.input_usd >= 0.0 && cost.output_usd >= 0.0);
+    }
+
+    #[test]
+    fn web_searches_add_their_fee_to_the_total() {
+        let usage = Usage {
+            input_tokens: Some(1_000_000),
+            output_tokens: Some(0),
+            web_search_calls: Some(3),
+            ..Usage::default()
+        };
+        let cost = flat(3.0, 15.0, 0.3, 3.75).cost(&usage);
+        assert!((cost.tools_usd - 0.03).abs() < 1e-12, "{cost:?}");
+        assert!((cost.total_usd - 3.03).abs() < 1e-12, "{cost:?}");
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! Entry fields: `input` (required), `output` (required unless
 //! `"mode": "embedding"`), `cache_read` and `cache_write` (default: `input`),
 //! `reasoning` (default: `output`), `aliases`, `long_context`
-//! (`above_input_tokens` plus its own rates), `note`. Unknown fields are
+//! (`above_input_tokens` plus its own rates), `web_search` (USD per 1,000
+//! searches the provider ran), `note`. Unknown fields are
 //! errors, so a misspelt rate cannot silently price tokens at the default.
 
 use std::collections::{HashMap, HashSet};
@@ -24,8 +25,7 @@ use super::error::CostError;
 use super::price::{LongContext, ModelPrice, PriceMode, Rates};
 use super::resolve::{candidates, canonical_provider};
 
-const ENTRY_FIELDS: &str =
-    "input, output, cache_read, cache_write, reasoning, mode, aliases, long_context, note";
+const ENTRY_FIELDS: &str = "input, output, cache_read, cache_write, reasoning, mode, aliases, long_context, web_search, note";
 const TIER_FIELDS: &str = "above_input_tokens, input, output, cache_read, cache_write, reasoning";
 
 /// A set of model prices. Cheap to query; build it once (parsing and
@@ -376,6 +376,18 @@ fn parse_entry(ctx: &Ctx<'_>, spec: &Value) -> Result<(ModelPrice, Vec<String>),
             return Err(ctx.err("long_context", format!("must be an object, got {other}")));
         }
     };
+    let web_search_per_1k = match obj.get("web_search") {
+        None | Some(Value::Null) => 0.0,
+        Some(v) => match v.as_f64() {
+            Some(x) if x.is_finite() && x >= 0.0 => x,
+            _ => {
+                return Err(ctx.err(
+                    "web_search",
+                    format!("must be a non-negative number of USD per 1,000 searches, got {v}"),
+                ));
+            }
+        },
+    };
     let aliases = match obj.get("aliases") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
@@ -402,6 +414,7 @@ fn parse_entry(ctx: &Ctx<'_>, spec: &Value) -> Result<(ModelPrice, Vec<String>),
             mode,
             rates,
             long_context,
+            web_search_per_1k,
         },
         aliases,
     ))

@@ -140,6 +140,61 @@ fn deepseek_cache_hits_are_discounted() {
 }
 
 #[test]
+fn web_searches_are_billed_per_search_on_top_of_the_tokens() {
+    // Claude: $10 per 1,000 searches; 2 searches and 1,000 + 100 tokens.
+    let usage = Usage {
+        input_tokens: Some(1_000),
+        output_tokens: Some(100),
+        web_search_calls: Some(2),
+        ..Usage::default()
+    };
+    let cost = builtin("anthropic", "claude-sonnet-4-5-20250929").cost(&usage);
+    assert_usd(cost.tools_usd, 0.02, "tools_usd");
+    assert_usd(cost.total_usd, 0.003 + 0.0015 + 0.02, "total_usd");
+    // OpenAI: the search preview rate on GPT-4o, the search tool rate on GPT-5.
+    let one = Usage {
+        web_search_calls: Some(1),
+        ..usage
+    };
+    assert_usd(
+        builtin("openai", "gpt-4o").cost(&one).tools_usd,
+        0.025,
+        "gpt-4o",
+    );
+    assert_usd(
+        builtin("openai", "gpt-5").cost(&one).tools_usd,
+        0.010,
+        "gpt-5",
+    );
+    // A model without a known fee adds none (and no searches, no fee).
+    assert_usd(
+        builtin("openai", "gpt-3.5-turbo").cost(&one).tools_usd,
+        0.0,
+        "no fee",
+    );
+    assert_usd(
+        builtin("openai", "gpt-4o")
+            .cost(&Usage {
+                web_search_calls: None,
+                ..one
+            })
+            .tools_usd,
+        0.0,
+        "none",
+    );
+    // A table entry's fee must be a non-negative number.
+    let err = PriceTable::from_json(
+        r#"{"providers": {"openai": {"m": {"input": 1, "output": 1, "web_search": -1}}}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("web_search") && err.contains("per 1,000 searches"),
+        "{err}"
+    );
+}
+
+#[test]
 fn embeddings_bill_input_only() {
     let usage = Usage {
         input_tokens: Some(1_000_000),
@@ -555,6 +610,7 @@ fn price_call_prefers_the_response_model_and_counts_unknowns() {
         CallCost::Priced(Cost {
             input_usd: 5.0,
             output_usd: 0.0,
+            tools_usd: 0.0,
             total_usd: 5.0
         })
     );

@@ -76,6 +76,9 @@ pub struct Usage {
     pub cache_read_input_tokens: Option<u64>,
     pub cache_write_input_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
+    /// Web searches the provider ran for the call (billed per search, on
+    /// top of the tokens).
+    pub web_search_calls: Option<u64>,
     /// True when the counts were estimated with a tokenizer because the
     /// provider sent none (exported as `tokentrace.usage.estimated`).
     pub estimated: bool,

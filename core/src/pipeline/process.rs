@@ -92,6 +92,10 @@ impl Processor {
                     keys::TOKENTRACE_COST_OUTPUT_USD,
                     c.output_usd,
                 ));
+                if c.tools_usd > 0.0 {
+                    r.attributes
+                        .push(KeyValue::new(keys::TOKENTRACE_COST_TOOLS_USD, c.tools_usd));
+                }
                 r.attributes
                     .push(KeyValue::new(keys::TOKENTRACE_COST_TOTAL_USD, c.total_usd));
             }

@@ -266,6 +266,14 @@ struct AnthropicUsage {
     output_tokens: LU64,
     cache_creation_input_tokens: LU64,
     cache_read_input_tokens: LU64,
+    server_tool_use: LObj<ServerToolUse>,
+}
+
+/// The server tools' counts (`web_fetch_requests` carry no fee).
+#[derive(Deserialize, Default, Debug, Clone, Copy)]
+#[serde(default)]
+struct ServerToolUse {
+    web_search_requests: LU64,
 }
 
 impl AnthropicUsage {
@@ -286,6 +294,9 @@ impl AnthropicUsage {
             &mut self.cache_read_input_tokens,
             later.cache_read_input_tokens,
         );
+        if later.server_tool_use.get().is_some() {
+            self.server_tool_use = later.server_tool_use;
+        }
     }
 
     /// To the conventions' meaning: input is the total including cache
@@ -308,6 +319,11 @@ impl AnthropicUsage {
             cache_read_input_tokens: self.cache_read_input_tokens.0,
             cache_write_input_tokens: self.cache_creation_input_tokens.0,
             reasoning_tokens: None,
+            web_search_calls: self
+                .server_tool_use
+                .get()
+                .and_then(|s| s.web_search_requests.0)
+                .filter(|n| *n > 0),
             estimated: false,
         }
     }
@@ -622,6 +638,7 @@ mod tests {
                "server_tool_use":{"web_search_requests":1}}}"#,
         );
         assert_eq!(server_parts(&c), expected_server_parts());
+        assert_eq!(c.usage.web_search_calls, Some(1), "billed per search");
         assert_eq!(
             c.output_messages[0].finish_reason.as_deref(),
             Some("stop"),

@@ -258,6 +258,7 @@ impl OpenAiUsage {
                 .completion_tokens_details
                 .get()
                 .and_then(|d| d.reasoning_tokens.0),
+            web_search_calls: None,
             estimated: false,
         }
     }

@@ -209,7 +209,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for LVec<T> {
 
 /// A nested object; any other type reads as `None` instead of failing the
 /// object around it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct LObj<T>(pub Option<T>);
 
 impl<T> Default for LObj<T> {

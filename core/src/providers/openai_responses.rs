@@ -407,6 +407,7 @@ impl ResponsesUsage {
                 .output_tokens_details
                 .get()
                 .and_then(|d| d.reasoning_tokens.0),
+            web_search_calls: None,
             estimated: false,
         }
     }
@@ -484,8 +485,10 @@ pub(crate) fn parse_response(call: &mut LlmCall, body: &str) {
         record_stream_error(call, e.get());
     }
     let mut parts = Vec::new();
+    let mut searches = 0;
     for raw in &output.items {
         if let Some(item) = parse::<LObj<Item>>(raw.get()).and_then(|i| i.0) {
+            searches += u64::from(item.kind.as_str() == "web_search_call");
             // `/responses/compact` returns the user's messages as they were
             // sent, then its compaction item: input, not the model's output.
             if item.kind.as_str() == "message" && item.role.as_str() == "user" {
@@ -494,6 +497,8 @@ pub(crate) fn parse_response(call: &mut LlmCall, body: &str) {
             parts.extend(item_parts(&item, raw));
         }
     }
+    // Billed per search on top of the tokens; the usage object has no count.
+    call.usage.web_search_calls = (searches > 0).then_some(searches);
     let (raw_reason, reason) = finish_reason(status.as_deref(), incomplete_reason, &parts);
     call.finish_reasons = raw_reason.into_iter().collect();
     if has_output && (!parts.is_empty() || reason.is_some()) {
@@ -679,6 +684,8 @@ pub(crate) fn parse_stream(call: &mut LlmCall, body: &str) {
         return;
     }
     items.sort_by_key(|i| i.output_index);
+    let searches = items.iter().filter(|i| i.kind == "web_search_call").count() as u64;
+    call.usage.web_search_calls = (searches > 0).then_some(searches);
     let parts: Vec<Part> = items.into_iter().flat_map(ItemAcc::into_parts).collect();
     if !parts.is_empty() {
         call.output_messages = vec![Message::new("assistant", parts)];
@@ -769,6 +776,7 @@ mod tests {
         );
         assert_eq!(parts[7], Part::text("Rain."));
         assert_eq!(c.output_messages[0].finish_reason.as_deref(), Some("stop"));
+        assert_eq!(c.usage.web_search_calls, Some(1), "billed per search");
     }
 
     #[test]

@@ -129,6 +129,7 @@ fn chat_call() -> LlmCall {
         cache_read_input_tokens: Some(64),
         cache_write_input_tokens: Some(16),
         reasoning_tokens: Some(4),
+        web_search_calls: Some(2),
         estimated: true,
     };
     c.time_to_first_token_ns = Some(123_456_789);

@@ -108,6 +108,7 @@ pub fn append_attributes<S: AttrSink>(call: &LlmCall, content: bool, out: &mut S
     if u.estimated {
         out.bool(TOKENTRACE_USAGE_ESTIMATED, true);
     }
+    tok(out, TOKENTRACE_USAGE_WEB_SEARCH_CALLS, u.web_search_calls);
     if let Some(ns) = call.time_to_first_token_ns {
         out.f64(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ns as f64 / 1e9);
     }

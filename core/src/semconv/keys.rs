@@ -50,6 +50,10 @@ pub const FEATURE_NAME: &str = "feature.name";
 pub const TOKENTRACE_USAGE_ESTIMATED: &str = "tokentrace.usage.estimated";
 pub const TOKENTRACE_COST_INPUT_USD: &str = "tokentrace.cost.input_usd";
 pub const TOKENTRACE_COST_OUTPUT_USD: &str = "tokentrace.cost.output_usd";
+/// Per-call fees of the provider's own tools (web search); only when non-zero.
+pub const TOKENTRACE_COST_TOOLS_USD: &str = "tokentrace.cost.tools_usd";
+/// Web searches the provider ran for the call; only when there were any.
+pub const TOKENTRACE_USAGE_WEB_SEARCH_CALLS: &str = "tokentrace.usage.web_search_calls";
 pub const TOKENTRACE_COST_TOTAL_USD: &str = "tokentrace.cost.total_usd";
 pub const TOKENTRACE_SPAN_KIND: &str = "tokentrace.span.kind";
 

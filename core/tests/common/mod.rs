@@ -94,6 +94,7 @@ pub fn full_chat_span(trace: TraceId, parent: Option<SpanId>) -> SpanRecord {
         cache_read_input_tokens: Some(1000),
         cache_write_input_tokens: Some(10),
         reasoning_tokens: Some(20),
+        web_search_calls: None,
         estimated: false,
     };
     c.time_to_first_token_ns = Some(300_000_000);
