@@ -200,6 +200,27 @@ fn apply_option(b: ConfigBuilder, key: &str, v: &Bound<'_, PyAny>) -> PyResult<C
         "schedule_delay" => b.with_schedule_delay(secs()?),
         "export_timeout" => b.with_export_timeout(secs()?),
         "retry_max_elapsed" => b.with_retry_max_elapsed(secs()?),
+        "semconv" => b.with_semconv(string()?),
+        "metrics" => b.with_metrics(flag()?),
+        "metric_export_interval" => b.with_metric_export_interval(secs()?),
+        "prices" => b.with_prices_file(
+            v.extract::<std::path::PathBuf>()
+                .map_err(|_| bad("expected the path of a JSON price file"))?,
+        ),
+        "redact" => {
+            if flag()? {
+                b.with_redaction(tokentrace_core::redact::RedactConfig::default())
+            } else {
+                b.without_redaction()
+            }
+        }
+        "tail_sampling" => {
+            if flag()? {
+                b.with_tail_sampling(tokentrace_core::sample::TailConfig::default())
+            } else {
+                b
+            }
+        }
         "resource_attributes" => {
             let d = v.cast::<PyDict>().map_err(|_| bad("expected a dict"))?;
             let mut b = b;

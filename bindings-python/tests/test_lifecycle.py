@@ -23,6 +23,9 @@ from tokentrace import _native, testing
         ({"sampler": "sometimes"}, "sampler"),
         ({"export_timeout": -1}, "export_timeout"),
         ({"no_such_option": 1}, "no_such_option"),
+        ({"semconv": "klingon"}, "semconv"),
+        ({"redact": "yes"}, "redact"),
+        ({"prices": "/no/such/dir/prices.json"}, "prices"),
     ],
 )
 def test_invalid_config_in_code_raises_a_clear_error(kwargs, field):
@@ -58,6 +61,40 @@ def test_headers_as_dict_or_string_and_resource_options():
     assert s["resource"]["team"] == "search"
     assert s["resource"]["telemetry.sdk.language"] == "python"
     tokentrace.init(exporter="memory", headers="x-api-key=secret,x-b=2")
+
+
+@needs_redaction
+def test_policies_are_set_from_code_too(fake_url, tmp_path):
+    import openai
+
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"providers": {"openai": {"gpt-4o-mini": {"input": 1000, "output": 1000}}}}))
+    msgs = [{"role": "user", "content": "Write to ann@example.com"}]
+    try:
+        with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="sk-fake", max_retries=0) as client:
+            tokentrace.init(
+                exporter="memory", schedule_delay=0.05, semconv="both", prices=str(prices), redact=False, metrics=False
+            )
+            client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
+            s = one_llm_span()
+            a = s["attributes"]
+            assert a["openinference.span.kind"] == "LLM", "both conventions"
+            assert "ann@example.com" in json.dumps(parsed(s, "gen_ai.input.messages")), "redaction off"
+            assert a["tokentrace.cost.input_usd"] == pytest.approx(a["gen_ai.usage.input_tokens"] / 1000), "prices"
+            tokentrace.init(exporter="memory", schedule_delay=0.05, redact=True, tail_sampling=True)
+            with pytest.raises(openai.InternalServerError):
+                client.chat.completions.create(model="gpt-4o-mini+status=500", messages=msgs)
+            for _ in range(40):
+                with tokentrace.trace("ok"):
+                    pass
+            tokentrace.flush()
+            (s,) = llm_spans()
+            assert s["status_code"] == "error", "tail sampling keeps the failed call"
+            # ... and keeps a tenth of the plain traces (40 at 10%: none dropped has odds of 1e-40).
+            assert tokentrace.stats()["dropped"]["tail_sampled"] > 0
+            assert "ann@example.com" not in json.dumps(s["attributes"]), "redaction back on"
+    finally:
+        tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05)
 
 
 def test_init_without_arguments_reads_the_environment():

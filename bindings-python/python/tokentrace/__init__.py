@@ -50,7 +50,12 @@ def init(
     timeout, compression, dir, disabled, resource_attributes, max_queue_size,
     max_queue_bytes, max_export_batch_size, max_batch_bytes, schedule_delay,
     export_timeout, retry_max_elapsed, attribute_count_limit,
-    attribute_value_length_limit, event_count_limit. Durations are seconds.
+    attribute_value_length_limit, event_count_limit, store_max_file_bytes,
+    store_max_total_bytes; and the worker's policies: semconv ("genai",
+    "openinference" or "both"), prices (path of a JSON price file merged over
+    the built-in table), redact (False turns PII and secret redaction off),
+    tail_sampling (True keeps whole traces by the default rules), metrics,
+    metric_export_interval. Durations are seconds.
 
     `mask` is an optional application hook for masking of your own: it gets
     the raw JSON text of each captured model request and response (before
