@@ -139,7 +139,7 @@ pub(crate) fn other_part(part_type: &str, raw: &RawValue) -> Part {
 /// (absent and null ones left out), minified.
 pub(crate) fn typed_object(tool_type: &str, fields: &[(&str, Option<&RawValue>)]) -> Str {
     let mut s = String::from("{\"type\":");
-    s.push_str(&serde_json::to_string(tool_type).unwrap_or_else(|_| "\"\"".into()));
+    crate::semconv::messages::push_json_str(&mut s, tool_type);
     for (key, v) in fields {
         if let Some(v) = v.filter(|v| v.get() != "null") {
             s.push_str(",\"");

@@ -514,10 +514,10 @@ struct ChoiceAcc {
     tools: Vec<ToolAcc>,
     finish_reason: Option<Str>,
     /// A spoken answer: the transcript's pieces, and the audio's, each piece
-    /// base64 of its own (so decoded here, and encoded once at the end);
-    /// `None` once a piece did not decode.
+    /// base64 of its own (so decoded here, and encoded once at the end).
     transcript: String,
     audio: Option<Vec<u8>>,
+    /// A piece did not decode: the audio is dropped, the transcript kept.
     audio_failed: bool,
 }
 

@@ -252,10 +252,18 @@ fn item_parts(item: &Item, raw: &RawValue) -> Vec<Part> {
     }
 }
 
+/// The item of a web search OpenAI ran: billed per search on top of the
+/// tokens, and the usage object has no count of them.
+const WEB_SEARCH_CALL: &str = "web_search_call";
+
+fn search_count(n: usize) -> Option<u64> {
+    (n > 0).then_some(n as u64)
+}
+
 /// The tools OpenAI runs itself: an item's type, the tool's type, the item
 /// fields that describe the call and those that give its outcome.
 const SERVER_TOOLS: [(&str, &str, &[&str], &[&str]); 5] = [
-    ("web_search_call", "web_search", &["action"], &["status"]),
+    (WEB_SEARCH_CALL, "web_search", &["action"], &["status"]),
     (
         "file_search_call",
         "file_search",
@@ -488,7 +496,7 @@ pub(crate) fn parse_response(call: &mut LlmCall, body: &str) {
     let mut searches = 0;
     for raw in &output.items {
         if let Some(item) = parse::<LObj<Item>>(raw.get()).and_then(|i| i.0) {
-            searches += u64::from(item.kind.as_str() == "web_search_call");
+            searches += usize::from(item.kind.as_str() == WEB_SEARCH_CALL);
             // `/responses/compact` returns the user's messages as they were
             // sent, then its compaction item: input, not the model's output.
             if item.kind.as_str() == "message" && item.role.as_str() == "user" {
@@ -497,8 +505,7 @@ pub(crate) fn parse_response(call: &mut LlmCall, body: &str) {
             parts.extend(item_parts(&item, raw));
         }
     }
-    // Billed per search on top of the tokens; the usage object has no count.
-    call.usage.web_search_calls = (searches > 0).then_some(searches);
+    call.usage.web_search_calls = search_count(searches);
     let (raw_reason, reason) = finish_reason(status.as_deref(), incomplete_reason, &parts);
     call.finish_reasons = raw_reason.into_iter().collect();
     if has_output && (!parts.is_empty() || reason.is_some()) {
@@ -684,8 +691,8 @@ pub(crate) fn parse_stream(call: &mut LlmCall, body: &str) {
         return;
     }
     items.sort_by_key(|i| i.output_index);
-    let searches = items.iter().filter(|i| i.kind == "web_search_call").count() as u64;
-    call.usage.web_search_calls = (searches > 0).then_some(searches);
+    call.usage.web_search_calls =
+        search_count(items.iter().filter(|i| i.kind == WEB_SEARCH_CALL).count());
     let parts: Vec<Part> = items.into_iter().flat_map(ItemAcc::into_parts).collect();
     if !parts.is_empty() {
         call.output_messages = vec![Message::new("assistant", parts)];
