@@ -207,20 +207,8 @@ fn apply_option(b: ConfigBuilder, key: &str, v: &Bound<'_, PyAny>) -> PyResult<C
             v.extract::<std::path::PathBuf>()
                 .map_err(|_| bad("expected the path of a JSON price file"))?,
         ),
-        "redact" => {
-            if flag()? {
-                b.with_redaction(tokentrace_core::redact::RedactConfig::default())
-            } else {
-                b.without_redaction()
-            }
-        }
-        "tail_sampling" => {
-            if flag()? {
-                b.with_tail_sampling(tokentrace_core::sample::TailConfig::default())
-            } else {
-                b
-            }
-        }
+        "redact" => b.with_redaction_enabled(flag()?),
+        "tail_sampling" => b.with_tail_sampling_enabled(flag()?),
         "resource_attributes" => {
             let d = v.cast::<PyDict>().map_err(|_| bad("expected a dict"))?;
             let mut b = b;

@@ -97,6 +97,22 @@ def test_policies_are_set_from_code_too(fake_url, tmp_path):
         tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05)
 
 
+def test_a_policy_switch_from_code_wins_over_the_environment():
+    p = run_script(
+        """
+        import tokentrace
+        tokentrace.init(exporter="memory", tail_sampling=False)
+        for _ in range(40):
+            with tokentrace.trace("ok"):
+                pass
+        tokentrace.flush()
+        print(len(tokentrace.testing.finished_spans()), tokentrace.stats()["dropped"]["tail_sampled"])
+        """,
+        env={"TOKENTRACE_TAIL_SAMPLING": "true"},
+    )
+    assert p.stdout.split() == ["40", "0"], p.stderr
+
+
 def test_init_without_arguments_reads_the_environment():
     p = run_script(
         """

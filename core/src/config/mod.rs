@@ -264,6 +264,8 @@ pub struct ConfigBuilder {
     metric_export_interval: Option<Duration>,
     semconv: Option<String>,
     redaction: Option<Option<crate::redact::RedactConfig>>,
+    redaction_enabled: Option<bool>,
+    tail_sampling_enabled: Option<bool>,
 }
 
 macro_rules! setter {
@@ -377,6 +379,23 @@ impl ConfigBuilder {
     /// Sampler by name and argument (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`).
     pub fn with_sampler_str(mut self, name: impl Into<String>, arg: Option<String>) -> Self {
         self.sampler = Some((name.into(), arg));
+        self
+    }
+
+    /// Tail sampling on or off, as `TOKENTRACE_TAIL_SAMPLING` would set it:
+    /// on, its rules are the defaults refined by `TOKENTRACE_TAIL_KEEP_RATIO`.
+    /// Rules given with [`Self::with_tail_sampling`] win over both.
+    pub fn with_tail_sampling_enabled(mut self, on: bool) -> Self {
+        self.tail_sampling_enabled = Some(on);
+        self
+    }
+
+    /// Redaction on or off, as `TOKENTRACE_REDACT` would set it: on, its
+    /// rules are the defaults refined by the other `TOKENTRACE_REDACT_*` /
+    /// `TOKENTRACE_MAX_TEXT_BYTES` variables. Rules given with
+    /// [`Self::with_redaction`] (or [`Self::without_redaction`]) win over both.
+    pub fn with_redaction_enabled(mut self, on: bool) -> Self {
+        self.redaction_enabled = Some(on);
         self
     }
 
@@ -889,8 +908,12 @@ fn resolve(
             Some(t.clone())
         }
         None => {
-            let on = e1(TOKENTRACE_TAIL_SAMPLING)
-                .and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool))
+            let on = b
+                .tail_sampling_enabled
+                .or_else(|| {
+                    e1(TOKENTRACE_TAIL_SAMPLING)
+                        .and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool))
+                })
                 .unwrap_or(false);
             on.then(|| {
                 let mut t = crate::sample::TailConfig::default();
@@ -927,8 +950,11 @@ fn resolve(
     let redaction = match &b.redaction {
         Some(explicit) => explicit.clone(),
         None => {
-            let on = e1(TOKENTRACE_REDACT)
-                .and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool))
+            let on = b
+                .redaction_enabled
+                .or_else(|| {
+                    e1(TOKENTRACE_REDACT).and_then(|(k, v)| parse_or_warn(k, v, w, parse_bool))
+                })
                 .unwrap_or(true);
             on.then(|| {
                 let mut r = crate::redact::RedactConfig::default();

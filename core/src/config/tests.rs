@@ -255,3 +255,52 @@ fn grpc_endpoint_kept_as_base() {
     assert_eq!(o.protocol, Protocol::Grpc);
     assert_eq!(o.endpoint, "http://c:4317");
 }
+
+#[test]
+fn policy_switches_from_code_win_over_the_environment_and_keep_its_refinements() {
+    let tail_env = [
+        ("TOKENTRACE_TAIL_SAMPLING", "true"),
+        ("TOKENTRACE_TAIL_KEEP_RATIO", "0.5"),
+    ];
+    let c = build(
+        Config::builder().with_tail_sampling_enabled(false),
+        &tail_env,
+    )
+    .unwrap();
+    assert!(
+        c.tail.is_none(),
+        "code's off wins over the environment's on"
+    );
+    let c = build(
+        Config::builder().with_tail_sampling_enabled(true),
+        &[("TOKENTRACE_TAIL_KEEP_RATIO", "0.5")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.tail.map(|t| t.keep_ratio),
+        Some(0.5),
+        "on, refined by the environment"
+    );
+
+    let c = build(
+        Config::builder().with_redaction_enabled(false),
+        &[("TOKENTRACE_REDACT", "true")],
+    )
+    .unwrap();
+    assert!(c.redactor.is_none());
+    let c = build(
+        Config::builder().with_redaction_enabled(true),
+        &[("TOKENTRACE_REDACT", "false")],
+    )
+    .unwrap();
+    assert!(c.redactor.is_some());
+    // Explicit rules still win over the switch.
+    let c = build(
+        Config::builder()
+            .with_redaction_enabled(true)
+            .without_redaction(),
+        &[],
+    )
+    .unwrap();
+    assert!(c.redactor.is_none());
+}
