@@ -131,6 +131,34 @@ def test_tool_call_json_and_tool_result_sent_back(tt, client):
 
 
 @needs_parsers
+def test_fast_and_general_paths_agree(fake_url):
+    """A buffered call is recorded inline by the method wrapper (`_wrap.py`);
+    with a mask hook it goes through `_http.ended` instead. Both must record
+    the same span."""
+    import tokentrace
+    from tokentrace import testing
+
+    def traced_call(mask):
+        tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05, mask=mask)
+        testing.clear()
+        with openai.OpenAI(base_url=f"{fake_url}/v1", api_key="sk-fake", max_retries=0) as c:
+            c.chat.completions.create(model="gpt-4o-mini", messages=MSGS, tools=[WEATHER_TOOL], temperature=0.3)
+        s = one_llm_span()
+        a = dict(s["attributes"])
+        assert a.pop("gen_ai.response.id").startswith("chatcmpl-")  # drawn per answer
+        return s, a
+
+    try:
+        fast, fast_attrs = traced_call(None)
+        general, general_attrs = traced_call(lambda text: text)
+    finally:
+        tokentrace.init(exporter="memory", service_name="pytest", schedule_delay=0.05)
+    assert fast_attrs == general_attrs
+    assert fast_attrs["server.port"] > 0 and fast_attrs["gen_ai.request.temperature"] == 0.3
+    for k in ("name", "kind", "status_code", "parent_span_id", "events"):
+        assert fast[k] == general[k], k
+
+
 def test_streamed_tool_call_deltas_are_joined(tt, client):
     for _ in client.chat.completions.create(
         model="gpt-4o-mini",

@@ -246,19 +246,29 @@ pub(crate) mod test_support {
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 
-    /// A fresh, empty directory under the system temp dir.
-    pub(crate) fn temp_dir(name: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "tokentrace-store-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A fresh, empty directory under the system temp dir, removed when dropped.
+    pub(crate) struct ScratchDir(tempfile::TempDir);
+
+    impl std::ops::Deref for ScratchDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            self.0.path()
+        }
+    }
+
+    impl AsRef<Path> for ScratchDir {
+        fn as_ref(&self) -> &Path {
+            self.0.path()
+        }
+    }
+
+    pub(crate) fn temp_dir(name: &str) -> ScratchDir {
+        ScratchDir(
+            tempfile::Builder::new()
+                .prefix(&format!("tokentrace-store-{name}-"))
+                .tempdir()
+                .unwrap(),
+        )
     }
 
     /// A one-span request named `span-{i}` whose prompt attribute has `payload` bytes.

@@ -1,7 +1,7 @@
 """Capture of model calls at the client method and at the HTTP client.
 
-The resource-method wrappers (`_wrap.py`) start a `Call` (`begin`), which is
-the `ACTIVE` context variable while the method runs. The patched
+The resource-method wrappers (`_wrap.py`) start a `Call`, which is the
+`ACTIVE` context variable while the method runs. The patched
 `Client.send` / `AsyncClient.send` of `httpx` and `httpx2` give it the request
 and the response. When the method returns, a buffered response's call is
 appended to the tracer's pending list as one tuple of plain values (ids,
@@ -9,9 +9,9 @@ times, the client's own body `bytes`...); the native side records the list in
 batches (`bindings-python/src/pending.rs`) and core parses the bodies on its
 worker, so no field is picked out of a
 pydantic object and no native code runs per call on the application's thread:
-native code is cold at every call (the client's own work evicts it from the
-caches), while the interpreter code this module runs is what the client
-keeps hot.
+everything on a call's path is cold (the client's own work evicts it from the
+caches), native code as much as each Python frame, so the path is kept to few
+frames and no native entry.
 
 A streamed response hands the call over to a `StreamCall` here: that
 response alone gets hooks on `iter_bytes` / `aiter_bytes` (a tee that copies
@@ -55,23 +55,23 @@ _NEW_TRACE = SpanContext(0, 0, 0, True)
 
 
 class Call:
-    """One model call in flight, from the client method's entry to its record."""
+    """One model call in flight, from the client method's entry to its record.
+    Made by the method wrapper (`_wrap.py`) with `object.__new__` and its
+    fields set there: an `__init__` would be one more cold frame per call."""
 
     __slots__ = ("api", "ctx", "start", "request", "response", "stream", "token")
-    #: Resets `ACTIVE` when the method ends (set by `begin`).
+    api: int
+    #: The parent span's context: the call's trace and parent span, its
+    #: remoteness and the attributes it inherits.
+    ctx: SpanContext
+    start: int
+    #: The last request sent (retries resend) and the last buffered response.
+    request: Any
+    response: Any
+    #: The `StreamCall` once a response is streamed.
+    stream: Optional[StreamCall]
+    #: Resets `ACTIVE` when the method ends.
     token: Token[Optional[Call]]
-
-    def __init__(self, api: int, ctx: SpanContext) -> None:
-        self.api = api
-        #: The parent span's context: the call's trace and parent span, its
-        #: remoteness and the attributes it inherits.
-        self.ctx = ctx
-        #: The last request sent (retries resend) and the last buffered response.
-        self.request: Any = None
-        self.response: Any = None
-        #: The `StreamCall` once a response is streamed.
-        self.stream: Optional[StreamCall] = None
-        self.start = time_ns()
 
 
 #: The model call whose HTTP traffic is being captured.
@@ -83,30 +83,8 @@ _reset = ACTIVE.reset
 _current = CURRENT.get
 
 
-def begin(api: int) -> Optional[Call]:
-    """A model call under the current span, made the `ACTIVE` one, or None:
-    not traced (no tracer, unsampled, nested in another traced call). The
-    common cases (a sampled root, a child of a sampled parent) are decided
-    here, the rest by `_parent_context`. Never raises."""
-    try:
-        if rt.tracer is None or _active() is not None:
-            return None
-        parent = _current()
-        if parent is None:
-            ctx = _NEW_TRACE if rt.root_always and _OTEL_TRACE not in sys.modules else _parent_context(None)
-        else:
-            ctx = parent if rt.parent_based and parent.sampled else _parent_context(parent)
-        if ctx is None:
-            return None
-        call = Call(api, ctx)
-        call.token = _set(call)
-        return call
-    except Exception:
-        return None
-
-
 def _parent_context(parent: Optional[SpanContext]) -> Optional[SpanContext]:
-    """The parent context of a call `begin` did not decide: OpenTelemetry's
+    """The parent context of a call the method wrapper did not decide: OpenTelemetry's
     active span when there is no tokentrace one, and the sampler's decision
     when it is not the default. None: not traced."""
     t = rt.tracer
