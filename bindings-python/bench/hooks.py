@@ -1,7 +1,8 @@
 """The exact work tokentrace adds to one non-streamed call and to one stream
 chunk, run in a loop without the HTTP client around it (whose own cost and
-noise dwarf it): `begin` (parent, sampling), ACTIVE, the send hook, `ended`
-and the batched native record. Thread CPU time, gc off, best of several repeats.
+noise dwarf it): the method wrapper (parent, sampling, ACTIVE, the call's
+entry) around a stub method whose `send` goes through the send hook and hands
+back a canned response, and the batched native record. Thread CPU time, gc off, best of several repeats.
 
     python bench/hooks.py
 """
@@ -15,7 +16,7 @@ import time
 import httpx2
 
 import tokentrace
-from tokentrace.instrument import _http
+from tokentrace.instrument import _http, _wrap
 
 REQ = httpx2.Request(
     "POST",
@@ -26,11 +27,22 @@ RESP = httpx2.Response(200, content=b'{"choices":[{"message":{"content":"' + b"y
 RESP.read()
 
 
+def _transport_send(self: object, request: object, **kwargs: object) -> httpx2.Response:
+    return RESP
+
+
+_send = _http.make_send(_transport_send)
+
+
+def _create(self: object) -> httpx2.Response:
+    return _send(None, REQ)
+
+
+_traced_create = _wrap.sync_method(_http.CHAT)(_create)
+
+
 def one_call() -> None:
-    call = _http.begin(_http.CHAT)  # what the method wrapper does first (ACTIVE set)
-    call.request = REQ  # what the send hook does
-    call.response = RESP
-    _http.ended(call)  # what the method wrapper does when the method returns
+    _traced_create(None)
 
 
 def best(fn, n: int, repeat: int = 7) -> float:
