@@ -262,7 +262,7 @@ impl Aggregator {
         &mut series[i].1
     }
 
-    /// Records the model call of `r` (after enrichment: cost is an attribute).
+    /// Records the model call of `r` (after enrichment, which prices it).
     pub fn record(&mut self, r: &SpanRecord) {
         let Some(call) = r.llm.as_deref() else {
             return;
@@ -270,21 +270,20 @@ impl Aggregator {
         if !call.operation.is_inference() {
             return;
         }
-        let attr = |k: &str| {
-            r.attributes
-                .iter()
-                .rev()
-                .find(|kv| kv.key.as_ref() == k)
-                .map(|kv| &kv.value)
-        };
-        let feature = match attr(keys::FEATURE_NAME) {
+        let feature = match r
+            .attributes
+            .iter()
+            .rev()
+            .find(|kv| kv.key.as_ref() == keys::FEATURE_NAME)
+            .map(|kv| &kv.value)
+        {
             Some(Value::Str(s)) => Some(s.clone()),
             _ => None,
         };
-        let cost = match attr(keys::TOKENTRACE_COST_TOTAL_USD) {
-            Some(Value::Float(c)) if c.is_finite() && *c >= 0.0 => Some(*c),
-            _ => None,
-        };
+        let cost = call
+            .cost
+            .map(|c| c.total_usd)
+            .filter(|c| c.is_finite() && *c >= 0.0);
         let base = SeriesKey {
             operation: call.operation.as_str(),
             provider: call.provider.clone(),
@@ -512,9 +511,11 @@ mod tests {
         c.usage.input_tokens = Some(input);
         c.usage.output_tokens = Some(output);
         c.time_to_first_token_ns = Some(200_000_000);
+        c.cost = Some(crate::cost::Cost {
+            total_usd: cost,
+            ..Default::default()
+        });
         r.llm = Some(Box::new(c));
-        r.attributes
-            .push(KeyValue::new(keys::TOKENTRACE_COST_TOTAL_USD, cost));
         r.attributes
             .push(KeyValue::new(keys::FEATURE_NAME, feature));
         r

@@ -290,6 +290,10 @@ pub struct LlmCall {
     pub agent_name: Option<Str>,
     /// Embeddings: number of input items and vector size, when known.
     pub embedding_dimensions: Option<u64>,
+    /// The call's price in dollars (`tokentrace.cost.*_usd`): set by the
+    /// worker from the price table, typed so metrics and the mappings read
+    /// it without searching the attributes.
+    pub cost: Option<crate::cost::Cost>,
 }
 
 impl LlmCall {
@@ -318,6 +322,7 @@ impl LlmCall {
             tool_result: None,
             agent_name: None,
             embedding_dimensions: None,
+            cost: None,
         }
     }
 

@@ -14,8 +14,7 @@ use crate::cost::{self, CallCost, PriceMemo, PriceTable};
 use crate::export::ExportBatch;
 use crate::export::encode::{Encoders, Encodings};
 use crate::limits;
-use crate::model::{KeyValue, SpanRecord};
-use crate::semconv::keys;
+use crate::model::SpanRecord;
 use crate::semconv::{self, MapOptions};
 
 pub(crate) struct Processor {
@@ -85,20 +84,7 @@ impl Processor {
         }
         let priced = self.price_memo.borrow_mut().price_call(&self.prices, call);
         match priced {
-            CallCost::Priced(c) => {
-                r.attributes
-                    .push(KeyValue::new(keys::TOKENTRACE_COST_INPUT_USD, c.input_usd));
-                r.attributes.push(KeyValue::new(
-                    keys::TOKENTRACE_COST_OUTPUT_USD,
-                    c.output_usd,
-                ));
-                if c.tools_usd > 0.0 {
-                    r.attributes
-                        .push(KeyValue::new(keys::TOKENTRACE_COST_TOOLS_USD, c.tools_usd));
-                }
-                r.attributes
-                    .push(KeyValue::new(keys::TOKENTRACE_COST_TOTAL_USD, c.total_usd));
-            }
+            CallCost::Priced(c) => call.cost = Some(c),
             CallCost::UnknownModel => {
                 counters.cost_unknown_model.fetch_add(1, Relaxed);
             }

@@ -377,6 +377,29 @@ fn cost_is_attached_unknown_models_counted_and_missing_usage_estimated() {
 }
 
 #[test]
+fn cost_survives_user_attributes_that_fill_the_count_limit() {
+    // The cost is the call's, not an attribute the limit can cut: an app
+    // that sets many attributes of its own still sees what its calls cost.
+    let t = Tracer::new(base().with_attribute_count_limit(4usize).build().unwrap()).unwrap();
+    let mut r = llm_span();
+    for i in 0..10i64 {
+        r.attributes.push(KeyValue::new(format!("app.{i}"), i));
+    }
+    t.record(r);
+    t.flush(Duration::from_secs(5)).unwrap();
+    let s = &t.memory_spans()[0];
+    assert!(s.attr("app.3").is_some() && s.attr("app.4").is_none());
+    assert!(
+        s.attr("tokentrace.cost.total_usd")
+            .unwrap()
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(t.stats().attributes_dropped >= 6);
+}
+
+#[test]
 fn tail_sampling_keeps_error_traces_whole_and_counts_decisions() {
     let cfg = base()
         .with_tail_sampling(crate::sample::TailConfig {

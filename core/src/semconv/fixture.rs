@@ -55,6 +55,12 @@ fn chat_call() -> LlmCall {
     c.conversation_id = Some("conv-9".into());
     c.server_address = Some("api.openai.com".into());
     c.server_port = Some(443);
+    c.cost = Some(crate::cost::Cost {
+        input_usd: 0.0003,
+        output_usd: 0.00008,
+        tools_usd: 0.0,
+        total_usd: 0.00038,
+    });
     c.params = RequestParams {
         temperature: Some(0.7),
         max_tokens: Some(300),
@@ -181,9 +187,6 @@ fn every_value() -> Vec<KeyValue> {
             key: "json".into(),
             value: Value::Json(r#"{"a":[1,2]}"#.into()),
         },
-        KeyValue::new("tokentrace.cost.input_usd", 0.0003),
-        KeyValue::new("tokentrace.cost.output_usd", 0.00008),
-        KeyValue::new("tokentrace.cost.total_usd", 0.00038),
     ]
 }
 

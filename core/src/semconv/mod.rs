@@ -187,17 +187,16 @@ pub fn span_attributes<S: AttrSink>(r: &SpanRecord, opts: MapOptions, out: &mut 
             openinference::span_kind(None, declared),
         );
     }
-    if opts.semconv.openinference() {
-        let cost = |k: &str| match find(r, k) {
-            Some(Value::Float(f)) => Some(*f),
-            _ => None,
-        };
-        if let (Some(i), Some(o), Some(t)) = (
-            cost(keys::TOKENTRACE_COST_INPUT_USD),
-            cost(keys::TOKENTRACE_COST_OUTPUT_USD),
-            cost(keys::TOKENTRACE_COST_TOTAL_USD),
-        ) {
-            openinference::cost_attributes(i, o, t, out);
+    // tokentrace's own cost attributes in every mode; OpenInference's too.
+    if let Some(c) = r.llm.as_ref().and_then(|call| call.cost) {
+        out.f64(keys::TOKENTRACE_COST_INPUT_USD, c.input_usd);
+        out.f64(keys::TOKENTRACE_COST_OUTPUT_USD, c.output_usd);
+        if c.tools_usd > 0.0 {
+            out.f64(keys::TOKENTRACE_COST_TOOLS_USD, c.tools_usd);
+        }
+        out.f64(keys::TOKENTRACE_COST_TOTAL_USD, c.total_usd);
+        if opts.semconv.openinference() {
+            openinference::cost_attributes(c.input_usd, c.output_usd, c.total_usd, out);
         }
     }
     attributes(&r.attributes, out);
