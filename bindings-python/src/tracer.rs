@@ -145,6 +145,9 @@ fn apply_option(b: ConfigBuilder, key: &str, v: &Bound<'_, PyAny>) -> PyResult<C
         v.extract::<bool>()
             .map_err(|_| bad("expected True or False"))
     };
+    let path = |what: &str| -> PyResult<std::path::PathBuf> {
+        v.extract::<std::path::PathBuf>().map_err(|_| bad(what))
+    };
     Ok(match key {
         "service_name" => b.with_service_name(string()?),
         "service_version" => b.with_service_version(string()?),
@@ -181,10 +184,7 @@ fn apply_option(b: ConfigBuilder, key: &str, v: &Bound<'_, PyAny>) -> PyResult<C
             }
         }
         "timeout" => b.with_timeout(secs()?),
-        "dir" => b.with_dir(
-            v.extract::<std::path::PathBuf>()
-                .map_err(|_| bad("expected a path"))?,
-        ),
+        "dir" => b.with_dir(path("expected a path")?),
         "capture_content" => b.with_capture_content(flag()?),
         "disabled" => b.with_disabled(flag()?),
         "sampler" => b.with_sampler_str(string()?, None),
@@ -203,10 +203,7 @@ fn apply_option(b: ConfigBuilder, key: &str, v: &Bound<'_, PyAny>) -> PyResult<C
         "semconv" => b.with_semconv(string()?),
         "metrics" => b.with_metrics(flag()?),
         "metric_export_interval" => b.with_metric_export_interval(secs()?),
-        "prices" => b.with_prices_file(
-            v.extract::<std::path::PathBuf>()
-                .map_err(|_| bad("expected the path of a JSON price file"))?,
-        ),
+        "prices" => b.with_prices_file(path("expected the path of a JSON price file")?),
         "redact" => b.with_redaction_enabled(flag()?),
         "tail_sampling" => b.with_tail_sampling_enabled(flag()?),
         "resource_attributes" => {
