@@ -45,6 +45,12 @@ fn word(b: &[u8]) -> u64 {
 /// every prompt message).
 pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let mut a = seed ^ fold_mul(bytes.len() as u64 ^ K0, seed ^ K1);
+    if bytes.len() <= 16 {
+        // Ids, names and keys: one step, without the lanes' setup.
+        let (lo, hi) = bytes.split_at(bytes.len().min(8));
+        let h = fold_mul(word(lo) ^ K0 ^ a, word(hi) ^ K1 ^ seed);
+        return fold_mul(h ^ K2, seed ^ K0);
+    }
     let mut b = seed.rotate_left(23) ^ K2;
     let mut c = seed.rotate_left(41) ^ K1;
     let mut d = seed.rotate_left(7) ^ K0;
@@ -61,6 +67,17 @@ pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
         h = fold_mul(word(lo) ^ K0 ^ h, word(hi) ^ K1 ^ seed);
     }
     fold_mul(h ^ K2, seed ^ K0)
+}
+
+/// A cheap digest of a short name (its length, first and last eight bytes)
+/// to fold into a seed: it separates the few names a map sees (attribute
+/// keys) without hashing them whole. Not a hash: lookups keyed with it must
+/// compare the name.
+pub(crate) fn name_mix(name: &[u8]) -> u64 {
+    let n = name.len();
+    let first = word(&name[..n.min(8)]);
+    let last = word(&name[n.saturating_sub(8)..]);
+    fold_mul(first ^ K1 ^ n as u64, last ^ K2)
 }
 
 /// A random seed from std's per-process random state.

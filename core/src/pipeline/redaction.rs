@@ -43,7 +43,8 @@ pub(crate) struct Cache {
 /// scanning them (key deny-list, then every detector) cost more than the
 /// long, cached texts. Only clean results are kept, so the redaction
 /// counters are what scanning every value would give. Keyed by a seeded
-/// hash of key and value; a hit is served only when both are equal.
+/// hash of the value mixed with the key; a hit is served only when both are
+/// equal.
 struct CleanShort {
     map: HashMap<u64, (Str, Str), BuildHasherDefault<PreHashed>>,
 }
@@ -52,8 +53,10 @@ struct CleanShort {
 const CLEAN_MAX_ENTRIES: usize = 4096;
 
 impl CleanShort {
+    /// The value hashed under a seed mixed with the key: two keys with one
+    /// value mostly land apart, and `contains` compares both anyway.
     fn key(seed: u64, key: &str, value: &str) -> u64 {
-        let k = crate::fasthash::hash_bytes(seed, key.as_bytes());
+        let k = crate::fasthash::name_mix(key.as_bytes());
         crate::fasthash::hash_bytes(seed ^ k, value.as_bytes())
     }
 

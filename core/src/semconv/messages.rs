@@ -11,6 +11,7 @@
 
 use serde_json::value::RawValue;
 
+use crate::export::encode::room;
 use crate::model::{Message, Part, Str, ToolDefinition};
 use crate::redact::scan::V;
 
@@ -25,6 +26,13 @@ pub(crate) trait JsonBuf {
     /// `b` must be ASCII.
     fn push_ascii(&mut self, b: u8);
     fn reserve_bytes(&mut self, n: usize);
+    /// `"key":` for an ASCII key that needs no escaping.
+    #[inline]
+    fn push_key(&mut self, key: &str) {
+        self.push_ascii(b'"');
+        self.push_text(key);
+        self.push_text("\":");
+    }
 }
 
 impl JsonBuf for String {
@@ -45,7 +53,16 @@ impl JsonBuf for String {
 impl JsonBuf for Vec<u8> {
     #[inline]
     fn push_text(&mut self, s: &str) {
-        self.extend_from_slice(s.as_bytes());
+        room::push_bytes(self, s.as_bytes());
+    }
+    #[inline]
+    fn push_key(&mut self, key: &str) {
+        room::append(self, key.len() + 3, |r| {
+            r.byte(b'"');
+            r.bytes(key.as_bytes());
+            r.byte(b'"');
+            r.byte(b':');
+        });
     }
     #[inline]
     fn push_ascii(&mut self, b: u8) {
@@ -71,7 +88,7 @@ pub(crate) fn push_json_str<B: JsonBuf>(out: &mut B, s: &str) {
 pub(crate) fn push_json_body<B: JsonBuf>(out: &mut B, s: &str) {
     let bytes = s.as_bytes();
     // Keys and short values, most often clean: one scan, one copy.
-    if bytes.len() < 32 && !bytes.iter().copied().any(needs_escape) {
+    if bytes.len() < 32 && is_clean(bytes) {
         out.push_text(s);
         return;
     }
@@ -120,6 +137,19 @@ pub(crate) fn push_json_body<B: JsonBuf>(out: &mut B, s: &str) {
         i += 1;
     }
     out.push_text(&s[start..]);
+}
+
+/// Whether no byte of `bytes` needs escaping: eight at a time, then one by one.
+#[inline]
+fn is_clean(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        if special_bytes(word_at(bytes, i)) != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    !bytes[i..].iter().copied().any(needs_escape)
 }
 
 /// Whether JSON escapes `b` (serde_json's set: control bytes, `"`, `\`).
@@ -188,6 +218,26 @@ pub(crate) trait ContentOut {
     /// A message text as a JSON string literal; long texts seen before are
     /// not escaped again (`escape_memo`).
     fn text(&mut self, v: &Str);
+    /// A fixed `"key":"value"` pair, in the form this output holds it.
+    fn lit(&mut self, pair: &Lit);
+}
+
+/// A fixed `"key":"value"` pair of ASCII names (part types), in both forms
+/// (see [`lit!`]): written in one copy, not scanned for escapes.
+pub(crate) struct Lit {
+    plain: &'static str,
+    embedded: &'static str,
+}
+
+/// `lit!("type", "text")`: the pair `"type":"text"`, plain and escaped once
+/// more, both built at compile time.
+macro_rules! lit {
+    ($k:literal, $v:literal) => {
+        &Lit {
+            plain: concat!("\"", $k, "\":\"", $v, "\""),
+            embedded: concat!("\\\"", $k, "\\\":\\\"", $v, "\\\""),
+        }
+    };
 }
 
 /// Plain JSON into a `String` or a byte buffer (the protobuf request).
@@ -202,9 +252,7 @@ impl<B: JsonBuf> ContentOut for B {
     }
     #[inline]
     fn key(&mut self, key: &str) {
-        self.push_ascii(b'"');
-        self.push_text(key);
-        self.push_text("\":");
+        self.push_key(key);
     }
     #[inline]
     fn raw(&mut self, json: &str) {
@@ -217,6 +265,10 @@ impl<B: JsonBuf> ContentOut for B {
     #[inline]
     fn text(&mut self, v: &Str) {
         super::escape_memo::push_text_json(self, v);
+    }
+    #[inline]
+    fn lit(&mut self, pair: &Lit) {
+        self.push_text(pair.plain);
     }
 }
 
@@ -253,13 +305,17 @@ impl ContentOut for Embedded<'_> {
     fn text(&mut self, v: &Str) {
         super::escape_memo::push_text_json_embedded(self.0, v);
     }
+    #[inline]
+    fn lit(&mut self, pair: &Lit) {
+        self.0.extend_from_slice(pair.embedded.as_bytes());
+    }
 }
 
 /// The escaped body of `v`'s JSON string literal.
 pub(crate) fn push_json_str_embedded(out: &mut Vec<u8>, v: &str) {
     // Roles, part types, finish reasons: nothing to escape, so the
     // literal's body is the text between escaped quotes.
-    if v.len() < 64 && !v.bytes().any(needs_escape) {
+    if v.len() < 64 && is_clean(v.as_bytes()) {
         out.extend_from_slice(b"\\\"");
         out.extend_from_slice(v.as_bytes());
         out.extend_from_slice(b"\\\"");
@@ -325,18 +381,28 @@ impl<'a, O: ContentOut> Obj<'a, O> {
         Obj { out, first: true }
     }
 
-    /// Writes `"key":`.
-    fn key(&mut self, key: &str) -> &mut O {
+    /// The output, after the comma a member other than the first needs.
+    fn next(&mut self) -> &mut O {
         if !self.first {
             self.out.punct(b',');
         }
         self.first = false;
-        self.out.key(key);
         self.out
+    }
+
+    /// Writes `"key":`.
+    fn key(&mut self, key: &str) -> &mut O {
+        let out = self.next();
+        out.key(key);
+        out
     }
 
     fn str(&mut self, key: &str, v: &str) {
         self.key(key).string(v);
+    }
+
+    fn lit(&mut self, pair: &Lit) {
+        self.next().lit(pair);
     }
 
     fn opt_str(&mut self, key: &str, v: Option<&str>) {
@@ -390,7 +456,7 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
     let mut o = Obj::new(out);
     match p {
         Part::Text { content: t } => {
-            o.str("type", "text");
+            o.lit(lit!("type", "text"));
             o.opt_text("content", content_of(t, content));
         }
         Part::ToolCall {
@@ -398,7 +464,7 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
             name,
             arguments,
         } => {
-            o.str("type", "tool_call");
+            o.lit(lit!("type", "tool_call"));
             o.opt_str("id", id.as_deref());
             o.str("name", name);
             if let Some(a) = arguments.as_deref().filter(|_| content) {
@@ -406,14 +472,14 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
             }
         }
         Part::ToolCallResponse { id, response } => {
-            o.str("type", "tool_call_response");
+            o.lit(lit!("type", "tool_call_response"));
             o.opt_str("id", id.as_deref());
             if content {
                 o.json_or_text("response", response);
             }
         }
         Part::ServerToolCall { id, name, call } => {
-            o.str("type", "server_tool_call");
+            o.lit(lit!("type", "server_tool_call"));
             o.opt_str("id", id.as_deref());
             o.str("name", name);
             typed_details(&mut o, "server_tool_call", call, content, name);
@@ -423,7 +489,7 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
             tool_type,
             response,
         } => {
-            o.str("type", "server_tool_call_response");
+            o.lit(lit!("type", "server_tool_call_response"));
             o.opt_str("id", id.as_deref());
             typed_details(
                 &mut o,
@@ -434,7 +500,7 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
             );
         }
         Part::Reasoning { content: t } => {
-            o.str("type", "reasoning");
+            o.lit(lit!("type", "reasoning"));
             o.opt_text("content", content_of(t, content));
         }
         Part::Uri {
@@ -442,7 +508,7 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
             mime_type,
             uri,
         } => {
-            o.str("type", "uri");
+            o.lit(lit!("type", "uri"));
             o.str("modality", modality);
             o.opt_str("mime_type", mime_type.as_deref());
             o.opt_text("uri", content_of(uri, content));
@@ -452,7 +518,7 @@ fn push_part<O: ContentOut>(out: &mut O, p: &Part, content: bool) {
             mime_type,
             content: data,
         } => {
-            o.str("type", "blob");
+            o.lit(lit!("type", "blob"));
             o.str("modality", modality);
             o.opt_str("mime_type", mime_type.as_deref());
             o.opt_text("content", content_of(data, content));

@@ -6,6 +6,7 @@
 
 mod json;
 mod proto;
+pub(crate) mod room;
 
 #[cfg(test)]
 mod tests;

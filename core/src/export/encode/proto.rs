@@ -6,12 +6,14 @@
 
 use prost::encoding::{WireType, encoded_len_varint};
 
+use super::room::{self, Room};
 use crate::model::{Event, SpanRecord, Str};
 use crate::semconv::messages::Content;
 use crate::semconv::{self, AttrSink, MapOptions, SpanHeader};
 
 /// Bytes reserved for a span's length prefix before its size is known:
-/// two cover 128 B to 16 KiB; other sizes move the span once.
+/// two cover 128 B to 16 KiB (`close` has a fast path for them); other
+/// sizes move the span once.
 const LEN_GUESS: usize = 2;
 
 // Field numbers of the OTLP trace messages.
@@ -63,9 +65,13 @@ fn len_field_size(tag: u32, len: usize) -> usize {
 }
 
 fn put_len_field(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(bytes.len() as u64, buf);
-    buf.extend_from_slice(bytes);
+    let tag = u64::from((tag << 3) | WireType::LengthDelimited as u32);
+    let n = encoded_len_varint(tag) + encoded_len_varint(bytes.len() as u64) + bytes.len();
+    room::append(buf, n, |r| {
+        r.varint(tag);
+        r.varint(bytes.len() as u64);
+        r.bytes(bytes);
+    });
 }
 
 fn put_string(buf: &mut Vec<u8>, tag: u32, s: &str) {
@@ -100,6 +106,12 @@ fn open(buf: &mut Vec<u8>, tag: u32) -> usize {
 /// its length does not take exactly `LEN_GUESS` bytes.
 fn close(buf: &mut Vec<u8>, body: usize) {
     let len = buf.len() - body;
+    if (0x80..0x4000).contains(&len) {
+        // The guess was right (most spans and content values).
+        buf[body - 2] = len as u8 | 0x80;
+        buf[body - 1] = (len >> 7) as u8;
+        return;
+    }
     let need = encoded_len_varint(len as u64);
     let prefix = body - LEN_GUESS;
     if need != LEN_GUESS {
@@ -158,8 +170,35 @@ struct Attrs<'a> {
 }
 
 impl Attrs<'_> {
-    /// One `KeyValue` whose `AnyValue` body has `value_len` bytes.
-    fn kv(&mut self, key: &str, value_len: usize, value: impl FnOnce(&mut Vec<u8>)) {
+    /// One `KeyValue` whose `AnyValue` body has `value_len` bytes, written
+    /// by `value` (scalars: the whole field has one capacity check).
+    #[inline(always)]
+    fn kv(&mut self, key: &str, value_len: usize, value: impl FnOnce(&mut Room<'_>)) {
+        let key_len = if key.is_empty() {
+            0
+        } else {
+            len_field_size(1, key.len())
+        };
+        let kv_len = key_len + len_field_size(2, value_len);
+        let tag = u64::from((self.field << 3) | WireType::LengthDelimited as u32);
+        let n = encoded_len_varint(tag) + encoded_len_varint(kv_len as u64) + kv_len;
+        room::append(self.buf, n, |r| {
+            r.varint(tag);
+            r.varint(kv_len as u64);
+            if !key.is_empty() {
+                r.byte(0x0a);
+                r.varint(key.len() as u64);
+                r.bytes(key.as_bytes());
+            }
+            r.byte(0x12);
+            r.varint(value_len as u64);
+            value(r);
+        });
+    }
+
+    /// A `KeyValue` whose value is written by `value` into the buffer
+    /// (arrays: sizes vary per item).
+    fn kv_buf(&mut self, key: &str, value_len: usize, value: impl FnOnce(&mut Vec<u8>)) {
         let key_len = if key.is_empty() {
             0
         } else {
@@ -183,7 +222,7 @@ impl Attrs<'_> {
         put: impl Fn(&mut Vec<u8>, &T),
     ) {
         let array_len: usize = items.iter().map(|x| len_field_size(1, item_len(x))).sum();
-        self.kv(key, len_field_size(5, array_len), |buf| {
+        self.kv_buf(key, len_field_size(5, array_len), |buf| {
             encode_key(5, WireType::LengthDelimited, buf);
             encode_varint(array_len as u64, buf);
             for x in items {
@@ -197,16 +236,29 @@ impl Attrs<'_> {
 
 impl AttrSink for Attrs<'_> {
     fn str(&mut self, key: &str, v: &str) {
-        self.kv(key, any_str_len(v), |b| put_any_str(b, v));
+        self.kv(key, any_str_len(v), |r| {
+            r.byte(0x0a);
+            r.varint(v.len() as u64);
+            r.bytes(v.as_bytes());
+        });
     }
     fn i64(&mut self, key: &str, v: i64) {
-        self.kv(key, any_i64_len(v), |b| put_any_i64(b, v));
+        self.kv(key, any_i64_len(v), |r| {
+            r.byte(0x18);
+            r.varint(v as u64);
+        });
     }
     fn f64(&mut self, key: &str, v: f64) {
-        self.kv(key, ANY_F64_LEN, |b| put_any_f64(b, v));
+        self.kv(key, ANY_F64_LEN, |r| {
+            r.byte(0x21);
+            r.fixed64(v.to_bits());
+        });
     }
     fn bool(&mut self, key: &str, v: bool) {
-        self.kv(key, ANY_BOOL_LEN, |b| put_any_bool(b, v));
+        self.kv(key, ANY_BOOL_LEN, |r| {
+            r.byte(0x10);
+            r.byte(v as u8);
+        });
     }
     fn str_array(&mut self, key: &str, v: &[Str]) {
         self.array(key, v, |s| any_str_len(s), |b, s| put_any_str(b, s));
@@ -401,6 +453,50 @@ mod tests {
             let mut theirs = vec![0xaa];
             prost::encoding::encode_varint(v, &mut theirs);
             assert_eq!(ours, theirs, "{v}");
+        }
+    }
+
+    #[test]
+    fn scalar_attributes_of_every_size_are_what_prost_writes() {
+        use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+        use prost::Message;
+        let lens = (0..=40).chain([63, 64, 127, 128, 200, 16_383, 16_384]);
+        for n in lens {
+            let key: String = "k".repeat(n.min(300));
+            let text: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let values = [
+                Value::StringValue(text.clone()),
+                Value::IntValue(-(n as i64)),
+                Value::IntValue(1 << n.min(62)),
+                Value::DoubleValue(n as f64 / 3.0),
+                Value::BoolValue(n % 2 == 0),
+            ];
+            for v in values {
+                let mut ours = vec![0xee];
+                let mut a = Attrs {
+                    buf: &mut ours,
+                    field: SPAN_ATTRIBUTES,
+                };
+                match &v {
+                    Value::StringValue(s) => a.str(&key, s),
+                    Value::IntValue(i) => a.i64(&key, *i),
+                    Value::DoubleValue(f) => a.f64(&key, *f),
+                    Value::BoolValue(b) => a.bool(&key, *b),
+                    _ => unreachable!(),
+                }
+                let kv = KeyValue {
+                    key: key.clone(),
+                    value: Some(AnyValue { value: Some(v) }),
+                    ..Default::default()
+                };
+                let mut want = vec![0xee];
+                prost::encoding::message::encode(SPAN_ATTRIBUTES, &kv, &mut want);
+                assert_eq!(ours, want, "key {} bytes, {kv:?}", key.len());
+                assert_eq!(
+                    want.len(),
+                    1 + len_field_size(SPAN_ATTRIBUTES, kv.encoded_len())
+                );
+            }
         }
     }
 
