@@ -29,9 +29,10 @@ fn chat(
     call.server_address = Some("api.openai.com".into());
     call.params.temperature = Some(0.0);
     call.params.max_tokens = Some(512);
-    call.system_instructions = vec![Part::text(
+    call.system_instructions = [Part::text(
         "You answer questions about the weather. Use tools.",
-    )];
+    )]
+    .into();
     call.tool_definitions = vec![ToolDefinition {
         tool_type: "function".into(),
         name: "get_weather".into(),

@@ -169,7 +169,7 @@ mod providers {
             }
         );
         assert_eq!(
-            m[2].parts,
+            m[2].parts[..],
             vec![tool_call(
                 "call_abc123",
                 "get_weather",
@@ -196,7 +196,7 @@ mod providers {
 
         let out = &c.output_messages[0];
         assert_eq!(
-            out.parts,
+            out.parts[..],
             vec![tool_call("call_time_1", "get_time", r#"{"city":"Paris"}"#)]
         );
         assert_eq!(out.finish_reason.as_deref(), Some("tool_call"));
@@ -239,7 +239,7 @@ mod providers {
         assert!(c.usage.is_empty(), "no usage chunk was sent");
         let out = &c.output_messages[0];
         assert_eq!(
-            out.parts,
+            out.parts[..],
             vec![
                 tool_call("call_w1", "get_weather", r#"{"city": "Paris"}"#),
                 tool_call("call_t2", "get_time", r#"{"city": "Paris"}"#),
@@ -400,7 +400,7 @@ mod providers {
         assert_eq!(c.response_model.as_deref(), Some("gpt-5-mini-2025-08-07"));
         assert_eq!(c.response_id.as_deref(), Some("resp_68b0a1b2c3"));
         assert_eq!(
-            c.system_instructions,
+            c.system_instructions[..],
             vec![Part::text("You are a helpful assistant for a weather app.")]
         );
         assert_eq!(c.params.max_tokens, Some(2048));
@@ -422,7 +422,7 @@ mod providers {
             tool_call("call_Oslo1", "get_forecast", r#"{"city":"Oslo","days":1}"#)
         );
         assert_eq!(
-            m[2].parts,
+            m[2].parts[..],
             vec![Part::ToolCallResponse {
                 id: Some("call_Oslo1".into()),
                 response: r#"{"rain_probability":0.8}"#.into(),
@@ -434,7 +434,7 @@ mod providers {
         assert_eq!(&*c.tool_definitions[1].tool_type, "web_search_preview");
 
         assert_eq!(c.output_messages.len(), 1);
-        assert_eq!(c.output_messages[0].parts, expected_responses_output());
+        assert_eq!(c.output_messages[0].parts[..], expected_responses_output());
         assert_eq!(
             c.output_messages[0].finish_reason.as_deref(),
             Some("tool_call")
@@ -576,7 +576,7 @@ mod providers {
         ));
         assert_eq!(c.response_id.as_deref(), Some("resp_68b0a1b2c3"));
         assert_eq!(c.response_model.as_deref(), Some("gpt-5-mini-2025-08-07"));
-        assert_eq!(c.output_messages[0].parts, expected_responses_output());
+        assert_eq!(c.output_messages[0].parts[..], expected_responses_output());
         assert!(c.usage.is_empty());
         assert!(c.finish_reasons.is_empty());
     }
@@ -636,7 +636,7 @@ mod providers {
             Some("msg_01XFDUDYJgAACzvnptvVoYEL")
         );
         assert_eq!(
-            c.system_instructions,
+            c.system_instructions[..],
             vec![
                 Part::text("You are a meticulous research assistant."),
                 Part::text("Always cite the tool you used."),
@@ -655,7 +655,7 @@ mod providers {
             matches!(&m[0].parts[1], Part::Blob { mime_type: Some(mt), .. } if &**mt == "image/png")
         );
         assert_eq!(
-            m[1].parts,
+            m[1].parts[..],
             vec![
                 Part::Reasoning {
                     content: "The chart shows rising exports; I need the GDP tool.".into()
@@ -669,7 +669,7 @@ mod providers {
             ]
         );
         assert_eq!(
-            m[2].parts,
+            m[2].parts[..],
             vec![Part::ToolCallResponse {
                 id: Some("toolu_01A09q90qw90lq917835lq9".into()),
                 response: "3.16 trillion USD".into(),
@@ -688,7 +688,7 @@ mod providers {
         assert_eq!(&*c.tool_definitions[1].tool_type, "web_search_20250305");
         assert_eq!(&*c.tool_definitions[1].name, "web_search");
 
-        assert_eq!(c.output_messages[0].parts, expected_anthropic_output());
+        assert_eq!(c.output_messages[0].parts[..], expected_anthropic_output());
         assert_eq!(
             c.output_messages[0].finish_reason.as_deref(),
             Some("tool_call")

@@ -50,7 +50,7 @@ fn nothing_sensitive_leaves_the_process() {
     let mut r = simple("chat gpt-4o");
     let mut c = LlmCall::new("openai", Operation::Chat);
     c.request_model = Some("gpt-4o".into());
-    c.system_instructions = vec![Part::text(format!("Internal key: {}", SECRETS[9].0))];
+    c.system_instructions = [Part::text(format!("Internal key: {}", SECRETS[9].0))].into();
     c.input_messages = vec![
         Message::text("user", prompt()),
         Message::new(

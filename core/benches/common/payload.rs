@@ -168,15 +168,12 @@ impl Payload {
         call.request_model = Some(self.model.clone());
         call.response_model = Some(self.response_model.clone());
         call.input_messages = vec![
-            Message::new(
-                self.role_system.clone(),
-                vec![Part::Text { content: system }],
-            ),
-            Message::new(self.role_user.clone(), vec![Part::Text { content: user }]),
+            Message::new(self.role_system.clone(), [Part::Text { content: system }]),
+            Message::new(self.role_user.clone(), [Part::Text { content: user }]),
         ];
         let mut out = Message::new(
             self.role_assistant.clone(),
-            vec![Part::Text {
+            [Part::Text {
                 content: completion,
             }],
         );

@@ -711,7 +711,7 @@ fn very_long_text_is_extrapolated_past_the_exact_prefix() {
 #[test]
 fn estimate_usage_counts_prompt_tools_and_output_and_flags_it() {
     let mut call = chat_call("openai", "gpt-4o");
-    call.system_instructions = vec![Part::text("You are terse.")];
+    call.system_instructions = [Part::text("You are terse.")].into();
     call.input_messages = vec![Message::text("user", "hello world")];
     call.tool_definitions = vec![ToolDefinition {
         tool_type: "function".into(),

@@ -206,29 +206,34 @@ fn opt_len(s: &Option<Str>) -> usize {
     s.as_ref().map_or(0, shared_len)
 }
 
+/// A message's parts: the first one inline (most messages have one), so a
+/// message costs no allocation of its own on the recording thread and no
+/// cross-thread free on the worker.
+pub type Parts = smallvec::SmallVec<[Part; 1]>;
+
 /// A chat message (input or output).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// `system`, `user`, `assistant`, `tool`, or a provider-specific role.
     pub role: Str,
-    pub parts: Vec<Part>,
+    pub parts: Parts,
     pub name: Option<Str>,
     /// Output messages only.
     pub finish_reason: Option<Str>,
 }
 
 impl Message {
-    pub fn new(role: impl Into<Str>, parts: Vec<Part>) -> Self {
+    pub fn new(role: impl Into<Str>, parts: impl Into<Parts>) -> Self {
         Message {
             role: role.into(),
-            parts,
+            parts: parts.into(),
             name: None,
             finish_reason: None,
         }
     }
 
     pub fn text(role: impl Into<Str>, text: impl Into<Str>) -> Self {
-        Message::new(role, vec![Part::text(text)])
+        Message::new(role, Parts::from_buf([Part::text(text)]))
     }
 
     pub(crate) fn approx_bytes(&self) -> usize {
@@ -269,7 +274,7 @@ pub struct LlmCall {
     pub response_model: Option<Str>,
     pub response_id: Option<Str>,
     pub params: RequestParams,
-    pub system_instructions: Vec<Part>,
+    pub system_instructions: Parts,
     pub input_messages: Vec<Message>,
     pub output_messages: Vec<Message>,
     pub tool_definitions: Vec<ToolDefinition>,
@@ -305,7 +310,7 @@ impl LlmCall {
             response_model: None,
             response_id: None,
             params: RequestParams::default(),
-            system_instructions: Vec::new(),
+            system_instructions: Parts::new(),
             input_messages: Vec::new(),
             output_messages: Vec::new(),
             tool_definitions: Vec::new(),

@@ -9,7 +9,7 @@ mod value;
 pub use exchange::{ApiKind, Exchange};
 pub use ids::{SpanId, TraceId};
 pub use llm_call::{
-    LlmCall, LlmError, Message, Operation, Part, RequestParams, ToolDefinition, Usage,
+    LlmCall, LlmError, Message, Operation, Part, Parts, RequestParams, ToolDefinition, Usage,
 };
 pub use span::{Event, SpanKind, SpanRecord, Status, StatusCode, now_unix_nanos};
 pub(crate) use value::str_addr;

@@ -21,7 +21,7 @@ fn llm_span() -> SpanRecord {
     call.response_model = Some("gpt-4o-mini-2024-07-18".into());
     call.params.temperature = Some(0.2);
     call.params.max_tokens = Some(256);
-    call.system_instructions = vec![Part::text("You are terse.")];
+    call.system_instructions = [Part::text("You are terse.")].into();
     call.input_messages = vec![Message::text("user", "Weather in Paris?")];
     let mut out = Message::text("assistant", "Sunny.");
     out.finish_reason = Some("stop".into());

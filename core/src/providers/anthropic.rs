@@ -14,7 +14,7 @@ use super::json::{
 };
 use super::openai_chat::{ResponseFormat, output_type};
 use super::sse;
-use crate::model::{LlmCall, Message, Part, Str, ToolDefinition, Usage};
+use crate::model::{LlmCall, Message, Part, Parts, Str, ToolDefinition, Usage};
 
 // ---- request ----
 
@@ -71,7 +71,7 @@ pub(crate) fn parse_request(call: &mut LlmCall, body: &str) {
     }
     for raw in messages.items {
         if let Some(m) = parse::<LObj<InputMessage>>(raw.get()).and_then(|m| m.0) {
-            let mut parts = Vec::new();
+            let mut parts = Parts::new();
             if let Some(c) = m.content {
                 content_parts(c, &mut parts);
             }
@@ -164,7 +164,7 @@ struct Source<'a> {
     file_id: LCow<'a>,
 }
 
-fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
+fn content_parts(content: &RawValue, parts: &mut Parts) {
     let t = content.get().trim_start();
     if t.starts_with('"') {
         if let Some(s) = parse::<LStr>(t).and_then(|s| s.0) {
@@ -180,7 +180,7 @@ fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
 }
 
 /// Appends the part for one content block.
-fn block_part(raw: &RawValue, parts: &mut Vec<Part>) {
+fn block_part(raw: &RawValue, parts: &mut Parts) {
     if let Some(b) = parse::<LObj<Block>>(raw.get()).and_then(|b| b.0) {
         parts.extend(block_to_part(&b, raw));
     }
@@ -371,7 +371,7 @@ impl<'de, 'c> FieldSink<'de> for Response<'de, 'c> {
 
 /// Reads a message object; returns its raw usage so a stream can merge
 /// later reports into it.
-fn read_message(call: &mut LlmCall, body: &str) -> (Vec<Part>, bool, Option<Str>, AnthropicUsage) {
+fn read_message(call: &mut LlmCall, body: &str) -> (Parts, bool, Option<Str>, AnthropicUsage) {
     let mut resp = Response {
         call,
         content: Items::default(),
@@ -380,14 +380,14 @@ fn read_message(call: &mut LlmCall, body: &str) -> (Vec<Part>, bool, Option<Str>
         usage: AnthropicUsage::default(),
     };
     visit_object(body, &mut resp);
-    let mut parts = Vec::new();
+    let mut parts = Parts::new();
     for raw in resp.content.items {
         block_part(raw, &mut parts);
     }
     (parts, resp.has_content, resp.stop_reason, resp.usage)
 }
 
-fn finish(call: &mut LlmCall, parts: Vec<Part>, stop_reason: Option<Str>) {
+fn finish(call: &mut LlmCall, parts: Parts, stop_reason: Option<Str>) {
     let mut msg = Message::new("assistant", parts);
     if let Some(raw) = stop_reason {
         msg.finish_reason = Some(map_stop_reason(&raw));
@@ -567,7 +567,7 @@ pub(crate) fn parse_stream(call: &mut LlmCall, body: &str) {
         call.usage = usage.to_usage();
     }
     blocks.sort_by_key(|b| b.index);
-    let parts: Vec<Part> = blocks.into_iter().filter_map(BlockAcc::into_part).collect();
+    let parts: Parts = blocks.into_iter().filter_map(BlockAcc::into_part).collect();
     if !parts.is_empty() || stop_reason.is_some() {
         finish(call, parts, stop_reason);
     }
@@ -582,7 +582,7 @@ mod tests {
         LlmCall::new("anthropic", Operation::Chat)
     }
 
-    fn server_parts(c: &LlmCall) -> Vec<Part> {
+    fn server_parts(c: &LlmCall) -> Parts {
         c.output_messages[0]
             .parts
             .iter()
@@ -596,8 +596,8 @@ mod tests {
             .collect()
     }
 
-    fn expected_server_parts() -> Vec<Part> {
-        vec![
+    fn expected_server_parts() -> Parts {
+        smallvec::smallvec![
             Part::ServerToolCall {
                 id: Some("srvtoolu_1".into()),
                 name: "web_search".into(),
@@ -721,7 +721,7 @@ mod tests {
                  {"type":"document","source":{"type":"file","file_id":"file_01"}},
                  {"type":"text","text":"What is this?"}]}]}"#,
         );
-        assert_eq!(c.system_instructions, vec![Part::text("You are terse.")]);
+        assert_eq!(c.system_instructions[..], [Part::text("You are terse.")]);
         assert_eq!(c.params.max_tokens, Some(1024));
         assert_eq!(c.params.top_k, Some(5.0));
         assert_eq!(c.params.stop_sequences, vec![Str::from("\n\nHuman:")]);

@@ -6,7 +6,7 @@ use serde::de::MapAccess;
 use serde_json::value::RawValue;
 
 use super::json::{LBool, LCow, LF64, LI64, LObj, LStr, LU64, Stop, parse};
-use crate::model::{LlmCall, LlmError, Part, RequestParams, Str, Usage};
+use crate::model::{LlmCall, LlmError, Part, Parts, RequestParams, Str, Usage};
 
 /// The conventions' finish reason for an OpenAI-style raw value.
 pub(crate) fn map_openai_finish_reason(raw: &str) -> Str {
@@ -19,7 +19,7 @@ pub(crate) fn map_openai_finish_reason(raw: &str) -> Str {
 /// The parts of OpenAI message content as sent: a bare string becomes one
 /// text part (pushed here); an array's items are returned for the caller's
 /// API-specific part types.
-pub(crate) fn content_items<'a>(content: &'a RawValue, parts: &mut Vec<Part>) -> Vec<&'a RawValue> {
+pub(crate) fn content_items<'a>(content: &'a RawValue, parts: &mut Parts) -> Vec<&'a RawValue> {
     let t = content.get().trim_start();
     if t.starts_with('"') {
         if let Some(s) = parse::<LStr>(t).and_then(|s| s.0) {

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::sse;
-use crate::model::{LlmCall, Message, Part, Str, ToolDefinition};
+use crate::model::{LlmCall, Message, Part, Parts, Str, ToolDefinition};
 
 // ---- request ----
 
@@ -262,8 +262,8 @@ fn input_message(m: &ChatMessage) -> Message {
 }
 
 /// Parts of a user/system/assistant message, in the order the model saw them.
-fn message_parts(m: &ChatMessage) -> Vec<Part> {
-    let mut parts = Vec::new();
+fn message_parts(m: &ChatMessage) -> Parts {
+    let mut parts = Parts::new();
     if let Some(r) = &m.reasoning_content.0 {
         parts.push(Part::Reasoning { content: r.clone() });
     }
@@ -289,7 +289,7 @@ fn message_parts(m: &ChatMessage) -> Vec<Part> {
 
 /// A spoken answer's parts: the transcript as text, the audio as a blob
 /// (a history's assistant turn names its audio by id only: nothing to add).
-fn audio_parts(transcript: Option<Str>, data: Option<&str>, parts: &mut Vec<Part>) {
+fn audio_parts(transcript: Option<Str>, data: Option<&str>, parts: &mut Parts) {
     if let Some(t) = transcript.filter(|t| !t.is_empty()) {
         parts.push(Part::text(t));
     }
@@ -330,7 +330,7 @@ struct FileRef<'a> {
     file_data: LCow<'a>,
 }
 
-fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
+fn content_parts(content: &RawValue, parts: &mut Parts) {
     for raw in content_items(content, parts) {
         let Some(p) = parse::<LObj<ContentPart>>(raw.get()).and_then(|p| p.0) else {
             continue;
@@ -417,7 +417,10 @@ pub(crate) fn parse_response(call: &mut LlmCall, body: &str) {
                 },
                 message_parts(m),
             ),
-            None => Message::new("assistant", c.text.0.into_iter().map(Part::text).collect()),
+            None => Message::new(
+                "assistant",
+                c.text.0.into_iter().map(Part::text).collect::<Parts>(),
+            ),
         };
         if let Some(raw) = c.finish_reason.0 {
             msg.finish_reason = Some(map_openai_finish_reason(&raw));
@@ -608,7 +611,7 @@ impl ChoiceAcc {
     }
 
     fn into_message(self) -> Message {
-        let mut parts = Vec::new();
+        let mut parts = Parts::new();
         if !self.reasoning.is_empty() {
             parts.push(Part::Reasoning {
                 content: Str::from(self.reasoning),
@@ -717,7 +720,7 @@ mod tests {
         );
         assert_eq!(c.params.output_type.as_deref(), Some("speech"));
         assert_eq!(
-            c.input_messages[1].parts,
+            c.input_messages[1].parts[..],
             vec![],
             "history names its audio by id only"
         );
@@ -729,7 +732,7 @@ mod tests {
                "finish_reason":"stop"}]}"#,
         );
         assert_eq!(
-            c.output_messages[0].parts,
+            c.output_messages[0].parts[..],
             vec![Part::text("Hello again."), audio_blob("UklGRg==")]
         );
 
@@ -748,13 +751,16 @@ mod tests {
         let mut c = call();
         parse_stream(&mut c, &sse);
         assert_eq!(
-            c.output_messages[0].parts,
+            c.output_messages[0].parts[..],
             vec![Part::text("Hello again."), audio_blob("AAEC")]
         );
         // A piece that is not base64 drops the audio, not the transcript.
         let mut c = call();
         parse_stream(&mut c, &sse.replace("Ag==", "%%"));
-        assert_eq!(c.output_messages[0].parts, vec![Part::text("Hello again.")]);
+        assert_eq!(
+            c.output_messages[0].parts[..],
+            vec![Part::text("Hello again.")]
+        );
     }
 
     #[test]
@@ -793,7 +799,7 @@ mod tests {
         assert_eq!(m[0], Message::text("developer", "Be brief."));
         assert_eq!(m[1].name.as_deref(), Some("ann"));
         assert_eq!(
-            m[1].parts,
+            m[1].parts[..],
             vec![
                 Part::text("Look"),
                 Part::Blob {
@@ -809,7 +815,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            m[2].parts,
+            m[2].parts[..],
             vec![Part::ToolCall {
                 id: Some("call_1".into()),
                 name: "f".into(),
@@ -861,7 +867,7 @@ mod tests {
         let out = &c.output_messages[0];
         assert_eq!(out.finish_reason.as_deref(), Some("tool_call"));
         assert_eq!(
-            out.parts,
+            out.parts[..],
             vec![
                 Part::ToolCall {
                     id: Some("call_a".into()),
@@ -888,7 +894,7 @@ mod tests {
         let err = c.error.as_ref().unwrap();
         assert_eq!(&*err.error_type, "server_error");
         assert_eq!(err.message.as_deref(), Some("The server had an error"));
-        assert_eq!(c.output_messages[0].parts, vec![Part::text("Hi")]);
+        assert_eq!(c.output_messages[0].parts[..], vec![Part::text("Hi")]);
     }
 
     #[test]

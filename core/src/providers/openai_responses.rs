@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde::de::MapAccess;
 use serde_json::value::RawValue;
+use smallvec::smallvec;
 
 use super::common::{
     InputAudio, content_items, file_data_part, file_part, media_part, other_part, read_param,
@@ -16,7 +17,7 @@ use super::json::{
 };
 use super::openai_chat::output_type;
 use super::sse;
-use crate::model::{LlmCall, Message, Part, Str, ToolDefinition, Usage};
+use crate::model::{LlmCall, Message, Part, Parts, Str, ToolDefinition, Usage};
 
 // ---- request ----
 
@@ -44,7 +45,7 @@ impl<'de, 'c> FieldSink<'de> for Request<'de, 'c> {
             "tools" => self.tools.read(map)?,
             "instructions" => {
                 if let Some(s) = map.next_value::<LStr>()?.0 {
-                    self.call.system_instructions = vec![Part::text(s)];
+                    self.call.system_instructions = smallvec![Part::text(s)];
                 }
             }
             "text" => {
@@ -171,7 +172,7 @@ struct TextPart<'a> {
 
 /// Assistant-side items (tool calls, reasoning) join the preceding assistant
 /// message, as they would in a chat transcript.
-fn assistant_parts(messages: &mut Vec<Message>) -> &mut Vec<Part> {
+fn assistant_parts(messages: &mut Vec<Message>) -> &mut Parts {
     if messages.last().is_none_or(|m| &*m.role != "assistant") {
         messages.push(Message::new("assistant", Vec::new()));
     }
@@ -186,7 +187,7 @@ fn push_input_item(messages: &mut Vec<Message>, item: &Item, raw: &RawValue) {
                 "" => "user",
                 r => r,
             };
-            let mut parts = Vec::new();
+            let mut parts = Parts::new();
             if let Some(c) = item.content {
                 content_parts(c, &mut parts);
             }
@@ -210,21 +211,21 @@ fn push_input_item(messages: &mut Vec<Message>, item: &Item, raw: &RawValue) {
 }
 
 /// Parts of a tool call, reasoning or other non-message item.
-fn item_parts(item: &Item, raw: &RawValue) -> Vec<Part> {
+fn item_parts(item: &Item, raw: &RawValue) -> Parts {
     match item.kind.as_str() {
-        "function_call" => vec![Part::ToolCall {
+        "function_call" => smallvec![Part::ToolCall {
             id: item.call_id.0.clone(),
             name: item.name.0.clone().unwrap_or_default(),
             arguments: string_or_json(item.arguments),
         }],
-        "custom_tool_call" => vec![Part::ToolCall {
+        "custom_tool_call" => smallvec![Part::ToolCall {
             id: item.call_id.0.clone(),
             name: item.name.0.clone().unwrap_or_default(),
             arguments: string_or_json(item.input),
         }],
         "reasoning" => {
             // Summaries when asked for; raw reasoning text on open models.
-            let mut parts: Vec<Part> = item
+            let mut parts: Parts = item
                 .summary
                 .objs()
                 .filter_map(|p| p.text.0.clone())
@@ -242,13 +243,13 @@ fn item_parts(item: &Item, raw: &RawValue) -> Vec<Part> {
             parts
         }
         "message" => {
-            let mut parts = Vec::new();
+            let mut parts = Parts::new();
             if let Some(c) = item.content {
                 content_parts(c, &mut parts);
             }
             parts
         }
-        other => server_tool_parts(other, raw).unwrap_or_else(|| vec![other_part(other, raw)]),
+        other => server_tool_parts(other, raw).unwrap_or_else(|| smallvec![other_part(other, raw)]),
     }
 }
 
@@ -292,7 +293,7 @@ const SERVER_TOOLS: [(&str, &str, &[&str], &[&str]); 5] = [
 
 /// A server tool's item as the call and its outcome, both under the item's id
 /// (an MCP call is named by its tool, the others by their type).
-fn server_tool_parts(kind: &str, raw: &RawValue) -> Option<Vec<Part>> {
+fn server_tool_parts(kind: &str, raw: &RawValue) -> Option<Parts> {
     let (_, tool_type, call_keys, response_keys) =
         SERVER_TOOLS.iter().find(|(k, ..)| *k == kind)?;
     let fields: std::collections::BTreeMap<&str, &RawValue> =
@@ -312,7 +313,7 @@ fn server_tool_parts(kind: &str, raw: &RawValue) -> Option<Vec<Part>> {
         _ => None,
     }
     .unwrap_or_else(|| Str::from(*tool_type));
-    Some(vec![
+    Some(smallvec![
         Part::ServerToolCall {
             id: id.clone(),
             name,
@@ -345,7 +346,7 @@ struct ContentPart<'a> {
     input_audio: LObj<InputAudio<'a>>,
 }
 
-fn content_parts(content: &RawValue, parts: &mut Vec<Part>) {
+fn content_parts(content: &RawValue, parts: &mut Parts) {
     for raw in content_items(content, parts) {
         let Some(p) = parse::<LObj<ContentPart>>(raw.get()).and_then(|p| p.0) else {
             continue;
@@ -492,7 +493,7 @@ pub(crate) fn parse_response(call: &mut LlmCall, body: &str) {
     if let Some(e) = error.filter(|e| e.get() != "null") {
         record_stream_error(call, e.get());
     }
-    let mut parts = Vec::new();
+    let mut parts = Parts::new();
     let mut searches = 0;
     for raw in &output.items {
         if let Some(item) = parse::<LObj<Item>>(raw.get()).and_then(|i| i.0) {
@@ -575,15 +576,15 @@ struct ItemAcc {
     arguments: String,
     reasoning: String,
     /// Set by `response.output_item.done`, which carries the whole item.
-    done: Option<Vec<Part>>,
+    done: Option<Parts>,
 }
 
 impl ItemAcc {
-    fn into_parts(self) -> Vec<Part> {
+    fn into_parts(self) -> Parts {
         if let Some(parts) = self.done {
             return parts;
         }
-        let mut parts = Vec::new();
+        let mut parts = Parts::new();
         if !self.reasoning.is_empty() {
             parts.push(Part::Reasoning {
                 content: Str::from(self.reasoning),
@@ -693,7 +694,7 @@ pub(crate) fn parse_stream(call: &mut LlmCall, body: &str) {
     items.sort_by_key(|i| i.output_index);
     call.usage.web_search_calls =
         search_count(items.iter().filter(|i| i.kind == WEB_SEARCH_CALL).count());
-    let parts: Vec<Part> = items.into_iter().flat_map(ItemAcc::into_parts).collect();
+    let parts: Parts = items.into_iter().flat_map(ItemAcc::into_parts).collect();
     if !parts.is_empty() {
         call.output_messages = vec![Message::new("assistant", parts)];
     }
@@ -803,7 +804,7 @@ mod tests {
                "tools":[{"type":"function","name":"weather","parameters":{"type":"object"}},{"type":"web_search_preview"}]}"#,
         );
         assert_eq!(c.request_model.as_deref(), Some("gpt-4.1"));
-        assert_eq!(c.system_instructions, vec![Part::text("Be terse.")]);
+        assert_eq!(c.system_instructions[..], [Part::text("Be terse.")]);
         assert_eq!(c.params.max_tokens, Some(256));
         assert_eq!(c.params.output_type.as_deref(), Some("json"));
         assert_eq!(c.conversation_id.as_deref(), Some("conv_1"));
@@ -819,7 +820,7 @@ mod tests {
         );
         assert_eq!(m[1].role.as_ref(), "assistant");
         assert_eq!(
-            m[1].parts,
+            m[1].parts[..],
             vec![
                 Part::Reasoning {
                     content: "Need a tool.".into()
@@ -832,7 +833,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            m[2].parts,
+            m[2].parts[..],
             vec![Part::ToolCallResponse {
                 id: Some("call_1".into()),
                 response: "rain".into()
@@ -900,6 +901,6 @@ mod tests {
             c.error.as_ref().map(|e| &*e.error_type),
             Some("rate_limit_exceeded")
         );
-        assert_eq!(c.output_messages[0].parts, vec![Part::text("Hel")]);
+        assert_eq!(c.output_messages[0].parts[..], vec![Part::text("Hel")]);
     }
 }

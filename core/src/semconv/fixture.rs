@@ -75,7 +75,7 @@ fn chat_call() -> LlmCall {
         output_type: Some("json".into()),
         encoding_formats: vec!["float".into()],
     };
-    c.system_instructions = vec![Part::text("Be terse. \"Always\" cite.\n")];
+    c.system_instructions = [Part::text("Be terse. \"Always\" cite.\n")].into();
     c.input_messages = vec![
         Message::text("user", "What's the weather in Paris? é 日本 🎉 \u{1}"),
         Message::new(

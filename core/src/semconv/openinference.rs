@@ -253,7 +253,7 @@ mod tests {
     fn flattened_messages_tokens_and_tools() {
         let mut c = LlmCall::new("openai", Operation::Chat);
         c.request_model = Some("gpt-4o".into());
-        c.system_instructions = vec![Part::text("Be brief.")];
+        c.system_instructions = [Part::text("Be brief.")].into();
         c.input_messages = vec![
             Message::text("user", "Weather?"),
             Message::new(

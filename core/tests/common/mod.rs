@@ -56,7 +56,7 @@ pub fn full_chat_span(trace: TraceId, parent: Option<SpanId>) -> SpanRecord {
         output_type: Some("json".into()),
         encoding_formats: vec![],
     };
-    c.system_instructions = vec![Part::text("Be helpful.")];
+    c.system_instructions = [Part::text("Be helpful.")].into();
     c.input_messages = vec![
         Message::text(
             "user",
