@@ -97,6 +97,11 @@ impl ExportBatch {
         self.json_line.as_ref()
     }
 
+    /// The request bodies, for their buffers to be reused once sent.
+    pub(crate) fn into_bodies(self) -> [Option<Bytes>; 2] {
+        [self.protobuf, self.json_line]
+    }
+
     /// The request as `opentelemetry_proto` structs (console, memory, tests).
     pub fn decode(&self) -> Result<ExportTraceServiceRequest, DecodeError> {
         use prost::Message;

@@ -92,6 +92,13 @@ impl Processor {
         }
     }
 
+    /// Takes back the buffers of a sent batch for the next one.
+    pub fn recycle(&self, batch: ExportBatch) {
+        if let Ok(mut e) = self.encoders.try_borrow_mut() {
+            e.recycle(batch);
+        }
+    }
+
     /// Maps `records` into one or more batches under the byte budget.
     pub fn process(
         &self,

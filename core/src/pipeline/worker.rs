@@ -133,7 +133,7 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
         .map(|mut c| std::mem::take(&mut *c))
         .unwrap_or_default();
     for b in carried {
-        if let Some(exit) = export_batch(shared, p, &exporters, b).await {
+        if let Some(exit) = export_batch(shared, p, &exporters, b, None).await {
             return exit;
         }
     }
@@ -303,7 +303,7 @@ async fn export_records(
         processor.process(records, &p.counters, agg)
     };
     for batch in batches {
-        if let Some(exit) = export_batch(shared, p, exporters, batch).await {
+        if let Some(exit) = export_batch(shared, p, exporters, batch, Some(processor)).await {
             return Some(exit);
         }
     }
@@ -391,6 +391,8 @@ async fn export_batch(
     p: &Pipeline,
     exporters: &[Arc<dyn SpanExporter>],
     batch: ExportBatch,
+    // Takes the batch's buffers back once it is settled.
+    recycle: Option<&Processor>,
 ) -> Option<Exit> {
     let n = batch.span_count as u64;
     let mut deadline = Instant::now() + shared.config.batch.retry_max_elapsed;
@@ -452,5 +454,8 @@ async fn export_batch(
     p.in_flight.fetch_sub(n, SeqCst);
     p.counters.settled.fetch_add(n, SeqCst);
     p.notify_done();
+    if let Some(proc) = recycle {
+        proc.recycle(batch);
+    }
     None
 }

@@ -193,8 +193,10 @@ impl JsonEncoder {
     }
 
     /// A buffer ready for spans.
-    pub fn begin(&self, capacity: usize) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(self.prefix.len() + capacity + self.suffix.len());
+    /// `buf` (emptied; a sent batch's, or new) ready for spans.
+    pub fn begin(&self, mut buf: Vec<u8>, capacity: usize) -> Vec<u8> {
+        buf.clear();
+        buf.reserve(self.prefix.len() + capacity + self.suffix.len());
         buf.extend_from_slice(&self.prefix);
         buf
     }

@@ -321,9 +321,10 @@ impl ProtoEncoder {
         2 * (1 + 5) + self.resource.len() + self.scope.len()
     }
 
-    /// A buffer ready for spans.
-    pub fn begin(&self, capacity: usize) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(self.reserved() + capacity);
+    /// `buf` (emptied; a sent batch's, or new) ready for spans.
+    pub fn begin(&self, mut buf: Vec<u8>, capacity: usize) -> Vec<u8> {
+        buf.clear();
+        buf.reserve(self.reserved() + capacity);
         buf.resize(self.reserved(), 0);
         buf
     }

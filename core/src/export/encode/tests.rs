@@ -166,3 +166,62 @@ fn batches_split_below_max_bytes_in_order() {
         assert_eq!(names, want_names, "{want:?}");
     }
 }
+
+#[test]
+fn a_sent_batch_buffer_is_written_again_by_the_next_batch() {
+    let opts = fixture::modes()[0];
+    let both = Encodings::PROTOBUF.union(Encodings::JSON);
+    let mut enc = encoders(both);
+    let batch = |enc: &mut Encoders, first: usize| {
+        let records: Vec<_> = (first..first + 5)
+            .map(|i| (text_span(i, 2_000), Default::default()))
+            .collect();
+        let mut b = encode_all(enc, &records, opts, usize::MAX);
+        assert_eq!(b.len(), 1);
+        b.remove(0)
+    };
+    let names = |b: &ExportBatch| -> Vec<String> {
+        let req = b.decode().unwrap();
+        let line = b.json_line().unwrap();
+        let from_json: ExportTraceServiceRequest =
+            crate::store::codec::decode_line(&line[..line.len() - 1]).unwrap();
+        assert_eq!(from_json, req);
+        req.resource_spans[0].scope_spans[0]
+            .spans
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let first = batch(&mut enc, 0);
+    let addrs = |b: &ExportBatch| {
+        [
+            b.protobuf().unwrap().as_ptr(),
+            b.json_line().unwrap().as_ptr(),
+        ]
+    };
+    let first_addrs = addrs(&first);
+    enc.recycle(first);
+    assert!(enc.spare.iter().all(Option::is_some));
+    // The second batch is written in the first one's buffers, and carries
+    // only its own spans.
+    let second = batch(&mut enc, 10);
+    assert_eq!(addrs(&second), first_addrs);
+    assert_eq!(
+        names(&second),
+        ["span-10", "span-11", "span-12", "span-13", "span-14"]
+    );
+    // A body an exporter still holds is not taken back.
+    let held = second.protobuf().unwrap().clone();
+    enc.recycle(second);
+    assert!(enc.spare[0].is_none() && enc.spare[1].is_some());
+    let third = batch(&mut enc, 20);
+    assert_ne!(third.protobuf().unwrap().as_ptr(), held.as_ptr());
+    assert_eq!(addrs(&third)[1], first_addrs[1], "the JSON one was free");
+    assert_eq!(names(&third)[0], "span-20");
+    // What it holds is still the second batch.
+    let req = ExportTraceServiceRequest::decode(held.as_ref()).unwrap();
+    assert_eq!(
+        req.resource_spans[0].scope_spans[0].spans[0].name,
+        "span-10"
+    );
+}
