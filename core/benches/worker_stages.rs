@@ -48,7 +48,7 @@ fn opts(cfg: &Config) -> MapOptions {
 /// Limits, then each span written into the batch's request bodies.
 fn encode(records: &mut [SpanRecord], cfg: &Config, enc: &mut Encoders) -> usize {
     let opts = opts(cfg);
-    let mut b = enc.batches(cfg.batch.max_batch_bytes);
+    let mut b = enc.batches(cfg.batch.max_batch_bytes, 0);
     for r in records.iter_mut() {
         let a = limits::apply(r, &cfg.limits);
         let h = semconv::span_header(r, a.attributes_dropped, a.events_dropped);

@@ -18,6 +18,9 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -149,6 +152,9 @@ async fn handle(
     counts: Arc<Counts>,
     started: Instant,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    // Metrics (tokentrace sends its GenAI metrics beside the traces) are
+    // decoded and acknowledged, but not counted with the spans.
+    let metrics = req.uri().path().ends_with("/v1/metrics");
     let gzip = req
         .headers()
         .get(hyper::header::CONTENT_ENCODING)
@@ -157,7 +163,9 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Ok(status(StatusCode::BAD_REQUEST)),
     };
-    counts.body_bytes.fetch_add(body.len() as u64, Relaxed);
+    if !metrics {
+        counts.body_bytes.fetch_add(body.len() as u64, Relaxed);
+    }
     let raw = if gzip {
         let mut out = Vec::new();
         if flate2::read::GzDecoder::new(&body[..])
@@ -171,6 +179,15 @@ async fn handle(
     } else {
         body
     };
+    if metrics {
+        if ExportMetricsServiceRequest::decode(raw).is_err() {
+            counts.bad_requests.fetch_add(1, Relaxed);
+            return Ok(status(StatusCode::BAD_REQUEST));
+        }
+        return Ok(protobuf(
+            ExportMetricsServiceResponse::default().encode_to_vec(),
+        ));
+    }
     let Ok(request) = ExportTraceServiceRequest::decode(raw) else {
         counts.bad_requests.fetch_add(1, Relaxed);
         return Ok(status(StatusCode::BAD_REQUEST));
@@ -186,11 +203,16 @@ async fn handle(
     counts
         .last_ns
         .fetch_max(started.elapsed().as_nanos() as u64, Relaxed);
-    let body = ExportTraceServiceResponse::default().encode_to_vec();
-    Ok(Response::builder()
+    Ok(protobuf(
+        ExportTraceServiceResponse::default().encode_to_vec(),
+    ))
+}
+
+fn protobuf(body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
         .header(hyper::header::CONTENT_TYPE, "application/x-protobuf")
         .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR)))
+        .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
 }
 
 fn status(code: StatusCode) -> Response<Full<Bytes>> {

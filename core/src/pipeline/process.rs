@@ -103,11 +103,12 @@ impl Processor {
     pub fn process(
         &self,
         records: Vec<SpanRecord>,
+        approx_bytes: usize,
         counters: &Counters,
         mut metrics: Option<&mut crate::metrics::Aggregator>,
     ) -> Vec<ExportBatch> {
         let mut encoders = self.encoders.borrow_mut();
-        let mut batches = encoders.batches(self.max_batch_bytes.max(1));
+        let mut batches = encoders.batches(self.max_batch_bytes.max(1), approx_bytes);
         for mut r in records {
             if let Some(ex) = r.exchange.take() {
                 let mut call = crate::providers::parse_exchange(&ex);

@@ -157,15 +157,22 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
             || (qlen > 0 && last_export.elapsed() >= delay);
         if due && qlen > 0 {
             let mut records = Vec::with_capacity(qlen.min(batch_size));
+            // The records' sizes as the queue counted them: the first batch's
+            // buffer starts near its final size instead of doubling up to it.
+            let mut bytes = 0;
             while records.len() < batch_size {
                 match p.queue.pop() {
-                    Some((r, _)) => records.push(r),
+                    Some((r, b)) => {
+                        records.push(r);
+                        bytes += b;
+                    }
                     None => break,
                 }
             }
             p.in_flight.fetch_add(records.len() as u64, SeqCst);
             let ready = tail_offer(p, records);
-            if let Some(exit) = export_records(shared, p, &exporters, &processor, ready).await {
+            let sent = export_records(shared, p, &exporters, &processor, ready, bytes);
+            if let Some(exit) = sent.await {
                 return exit;
             }
             last_export = Instant::now();
@@ -181,7 +188,7 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
         // shutdown, and the overdue ones otherwise.
         let held = tail_release(p, flush_wanted || shutting);
         if !held.is_empty() {
-            if let Some(exit) = export_records(shared, p, &exporters, &processor, held).await {
+            if let Some(exit) = export_records(shared, p, &exporters, &processor, held, 0).await {
                 return exit;
             }
             continue;
@@ -286,6 +293,8 @@ async fn export_records(
     exporters: &[Arc<dyn SpanExporter>],
     processor: &Processor,
     records: Vec<SpanRecord>,
+    // Their approximate size (0: unknown).
+    bytes: usize,
 ) -> Option<Exit> {
     if records.is_empty() {
         return None;
@@ -300,7 +309,7 @@ async fn export_records(
     let batches = {
         let mut metrics = p.metrics.lock().ok();
         let agg = metrics.as_mut().and_then(|m| m.as_mut());
-        processor.process(records, &p.counters, agg)
+        processor.process(records, bytes, &p.counters, agg)
     };
     for batch in batches {
         if let Some(exit) = export_batch(shared, p, exporters, batch, Some(processor)).await {

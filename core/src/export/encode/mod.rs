@@ -103,12 +103,14 @@ impl Encoders {
         }
     }
 
-    /// Starts the batches of one drain of the queue.
-    pub fn batches(&mut self, max_bytes: usize) -> Batcher<'_> {
+    /// Starts the batches of one drain of the queue, whose records take
+    /// about `approx_bytes` (0: unknown).
+    pub fn batches(&mut self, max_bytes: usize, approx_bytes: usize) -> Batcher<'_> {
         self.spare_max = max_bytes.saturating_add(64 * 1024);
         Batcher {
             enc: self,
             max_bytes,
+            first_capacity: INITIAL_CAPACITY.max(approx_bytes.min(max_bytes)),
             open: None,
             done: Vec::new(),
         }
@@ -144,6 +146,8 @@ struct Open {
 pub struct Batcher<'a> {
     enc: &'a mut Encoders,
     max_bytes: usize,
+    /// Capacity of the first buffer when no earlier batch gave a size.
+    first_capacity: usize,
     open: Option<Open>,
     done: Vec<ExportBatch>,
 }
@@ -196,7 +200,7 @@ impl Batcher<'_> {
     pub fn push(&mut self, r: &SpanRecord, opts: MapOptions, h: &SpanHeader<'_>) {
         let mut open = match self.open.take() {
             Some(o) => o,
-            None => self.begin(INITIAL_CAPACITY),
+            None => self.begin(self.first_capacity),
         };
         let marks = (open.proto.len(), open.json.len());
         if let Some(e) = self.enc.proto.as_mut() {

@@ -24,7 +24,7 @@ fn encode_all(
     opts: MapOptions,
     max_bytes: usize,
 ) -> Vec<ExportBatch> {
-    let mut b = enc.batches(max_bytes);
+    let mut b = enc.batches(max_bytes, 0);
     for (r, a) in records {
         let h = semconv::span_header(r, a.attributes_dropped, a.events_dropped);
         b.push(r, opts, &h);
@@ -224,4 +224,34 @@ fn a_sent_batch_buffer_is_written_again_by_the_next_batch() {
         req.resource_spans[0].scope_spans[0].spans[0].name,
         "span-10"
     );
+}
+
+#[test]
+fn the_first_buffer_is_sized_from_the_records_not_grown_to_them() {
+    let opts = fixture::modes()[0];
+    let records: Vec<(SpanRecord, crate::limits::Applied)> = (0..100)
+        .map(|i| (text_span(i, 2_000), Default::default()))
+        .collect();
+    let approx: usize = records.iter().map(|(r, _)| r.approx_bytes()).sum();
+    for hint in [0, approx] {
+        let mut enc = encoders(Encodings::PROTOBUF);
+        let mut b = enc.batches(usize::MAX, hint);
+        for (r, a) in &records {
+            let h = semconv::span_header(r, a.attributes_dropped, a.events_dropped);
+            b.push(r, opts, &h);
+        }
+        let batch = b.finish().remove(0);
+        let len = batch.protobuf().unwrap().len();
+        enc.recycle(batch);
+        let cap = enc.spare[0].as_ref().unwrap().capacity();
+        // One allocation of the hinted size (plus the request framing),
+        // never grown; without a hint the buffer doubles from 64 KiB.
+        let sized = cap >= approx && cap < approx + 1024;
+        assert_eq!(
+            sized,
+            hint > 0,
+            "capacity {cap}, hint {approx}, length {len}"
+        );
+        assert!(cap >= len);
+    }
 }
