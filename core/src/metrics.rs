@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::fasthash::FastState;
-use crate::model::{LlmCall, SpanRecord, Str, Value};
+use crate::model::{LlmCall, SpanRecord, Str, Value, same_opt_str, same_str};
 use crate::semconv::{keys, kv_str};
 
 pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
@@ -57,11 +57,15 @@ impl SeriesKey {
         self.token_type.is_empty()
             && self.error_type.is_none()
             && self.operation == call.operation.as_str()
-            && self.provider == call.provider
-            && self.request_model == call.request_model
-            && self.response_model == call.response_model
-            && self.feature.as_ref() == feature
-            && self.server_address == call.server_address
+            && same_str(&self.provider, &call.provider)
+            && same_opt_str(&self.request_model, &call.request_model)
+            && same_opt_str(&self.response_model, &call.response_model)
+            && match (&self.feature, feature) {
+                (Some(a), Some(b)) => same_str(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+            && same_opt_str(&self.server_address, &call.server_address)
     }
 
     fn attributes(&self) -> Vec<PKeyValue> {

@@ -34,6 +34,23 @@ pub(crate) fn str_addr(s: &Str) -> usize {
     Arc::as_ptr(s).cast::<u8>() as usize
 }
 
+/// Equal texts; the same allocation (the usual case for names a process
+/// repeats) is recognised without comparing bytes.
+#[inline]
+pub(crate) fn same_str(a: &Str, b: &Str) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+/// Equal optional texts, as [`same_str`].
+#[inline]
+pub(crate) fn same_opt_str(a: &Option<Str>, b: &Option<Str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same_str(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// An attribute value, as in OpenTelemetry (no maps: nested data travels as
 /// JSON text, see `Value::Json`).
 #[derive(Debug, Clone, PartialEq)]

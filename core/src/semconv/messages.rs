@@ -26,6 +26,11 @@ pub(crate) trait JsonBuf {
     /// `b` must be ASCII.
     fn push_ascii(&mut self, b: u8);
     fn reserve_bytes(&mut self, n: usize);
+    /// Whether content is sized before it is written (see
+    /// [`ContentOut::reserve`]).
+    fn sized_ahead(&self) -> bool {
+        true
+    }
     /// `"key":` for an ASCII key that needs no escaping.
     #[inline]
     fn push_key(&mut self, key: &str) {
@@ -51,6 +56,10 @@ impl JsonBuf for String {
 }
 
 impl JsonBuf for Vec<u8> {
+    #[inline]
+    fn sized_ahead(&self) -> bool {
+        false
+    }
     #[inline]
     fn push_text(&mut self, s: &str) {
         room::push_bytes(self, s.as_bytes());
@@ -206,7 +215,9 @@ fn push_escape<B: JsonBuf>(out: &mut B, b: u8) {
 /// time. Each method writes one piece of the plain JSON; `Embedded` writes
 /// the piece's escaped body, so the whole is the plain JSON's body.
 pub(crate) trait ContentOut {
-    fn reserve(&mut self, n: usize);
+    /// Room for about `n()` more bytes. Request bodies skip it: they are
+    /// reused from batch to batch, and sizing the content walks every part.
+    fn reserve(&mut self, n: impl FnOnce() -> usize);
     /// One of `{}[],`: the same in both forms.
     fn punct(&mut self, b: u8);
     /// `"key":`, for fixed ASCII key names that need no escaping.
@@ -243,8 +254,10 @@ macro_rules! lit {
 /// Plain JSON into a `String` or a byte buffer (the protobuf request).
 impl<B: JsonBuf> ContentOut for B {
     #[inline]
-    fn reserve(&mut self, n: usize) {
-        self.reserve_bytes(n);
+    fn reserve(&mut self, n: impl FnOnce() -> usize) {
+        if self.sized_ahead() {
+            self.reserve_bytes(n());
+        }
     }
     #[inline]
     fn punct(&mut self, b: u8) {
@@ -280,9 +293,7 @@ pub(crate) struct Embedded<'a>(pub &'a mut Vec<u8>);
 
 impl ContentOut for Embedded<'_> {
     #[inline]
-    fn reserve(&mut self, n: usize) {
-        self.0.reserve(n);
-    }
+    fn reserve(&mut self, _: impl FnOnce() -> usize) {}
     #[inline]
     fn punct(&mut self, b: u8) {
         self.0.push(b);
@@ -354,7 +365,7 @@ impl Content<'_> {
                 output,
             } => write_messages(out, messages, content, output),
             Content::Parts { parts, content } => {
-                out.reserve(2 + parts_capacity(parts, content));
+                out.reserve(|| 2 + parts_capacity(parts, content));
                 push_parts(out, parts, content);
             }
             Content::Tools { defs, content } => write_tool_definitions(out, defs, content),
@@ -588,11 +599,12 @@ pub fn messages_json(messages: &[Message], content: bool, output: bool) -> Strin
 }
 
 fn write_messages<O: ContentOut>(out: &mut O, messages: &[Message], content: bool, output: bool) {
-    let cap = 2 + messages
-        .iter()
-        .map(|m| MESSAGE_OVERHEAD + m.role.len() + parts_capacity(&m.parts, content))
-        .sum::<usize>();
-    out.reserve(cap);
+    out.reserve(|| {
+        2 + messages
+            .iter()
+            .map(|m| MESSAGE_OVERHEAD + m.role.len() + parts_capacity(&m.parts, content))
+            .sum::<usize>()
+    });
     out.punct(b'[');
     for (i, m) in messages.iter().enumerate() {
         if i > 0 {
@@ -625,7 +637,7 @@ pub fn tool_definitions_json(defs: &[ToolDefinition], content: bool) -> String {
 }
 
 fn write_tool_definitions<O: ContentOut>(out: &mut O, defs: &[ToolDefinition], content: bool) {
-    out.reserve(2 + defs.len() * 128);
+    out.reserve(|| 2 + defs.len() * 128);
     out.punct(b'[');
     for (i, d) in defs.iter().enumerate() {
         if i > 0 {
