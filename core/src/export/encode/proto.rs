@@ -60,10 +60,12 @@ fn encode_key(tag: u32, wire_type: WireType, buf: &mut Vec<u8>) {
     encode_varint(u64::from((tag << 3) | wire_type as u32), buf);
 }
 
+#[inline]
 fn len_field_size(tag: u32, len: usize) -> usize {
     prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len
 }
 
+#[inline]
 fn put_len_field(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     let tag = u64::from((tag << 3) | WireType::LengthDelimited as u32);
     let n = encoded_len_varint(tag) + encoded_len_varint(bytes.len() as u64) + bytes.len();
@@ -74,12 +76,14 @@ fn put_len_field(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     });
 }
 
+#[inline]
 fn put_string(buf: &mut Vec<u8>, tag: u32, s: &str) {
     if !s.is_empty() {
         put_len_field(buf, tag, s.as_bytes());
     }
 }
 
+#[inline]
 fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
     if v != 0 {
         encode_key(tag, WireType::SixtyFourBit, buf);
@@ -87,6 +91,7 @@ fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
     }
 }
 
+#[inline]
 fn put_uint(buf: &mut Vec<u8>, tag: u32, v: u64) {
     if v != 0 {
         encode_key(tag, WireType::Varint, buf);
@@ -96,6 +101,7 @@ fn put_uint(buf: &mut Vec<u8>, tag: u32, v: u64) {
 
 /// Starts a length-delimited field whose size is not known yet; returns
 /// where its body starts (for [`close`]).
+#[inline]
 fn open(buf: &mut Vec<u8>, tag: u32) -> usize {
     encode_key(tag, WireType::LengthDelimited, buf);
     buf.extend_from_slice(&[0; LEN_GUESS]);
@@ -104,6 +110,7 @@ fn open(buf: &mut Vec<u8>, tag: u32) -> usize {
 
 /// Writes the length of the field opened at `body`, moving the body when
 /// its length does not take exactly `LEN_GUESS` bytes.
+#[inline]
 fn close(buf: &mut Vec<u8>, body: usize) {
     let len = buf.len() - body;
     if (0x80..0x4000).contains(&len) {
