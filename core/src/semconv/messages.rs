@@ -231,6 +231,12 @@ pub(crate) trait ContentOut {
     fn text(&mut self, v: &Str);
     /// A fixed `"key":"value"` pair, in the form this output holds it.
     fn lit(&mut self, pair: &Lit);
+    /// The whole object of a message of one text part and no name, the
+    /// common case, in a few writes; `false` (nothing written) when this
+    /// output has no such shortcut or a name needs escaping.
+    fn text_message(&mut self, _role: &str, _text: Option<&Str>, _finish: Option<&str>) -> bool {
+        false
+    }
 }
 
 /// A fixed `"key":"value"` pair of ASCII names (part types), in both forms
@@ -282,6 +288,28 @@ impl<B: JsonBuf> ContentOut for B {
     #[inline]
     fn lit(&mut self, pair: &Lit) {
         self.push_text(pair.plain);
+    }
+    /// What `write_messages`' general path writes for the same message.
+    fn text_message(&mut self, role: &str, text: Option<&Str>, finish: Option<&str>) -> bool {
+        let short_clean = |s: &str| s.len() < 32 && is_clean(s.as_bytes());
+        if !short_clean(role) || !finish.is_none_or(short_clean) {
+            return false;
+        }
+        self.push_text("{\"role\":\"");
+        self.push_text(role);
+        self.push_text("\",\"parts\":[{\"type\":\"text\"");
+        if let Some(t) = text {
+            self.push_text(",\"content\":");
+            super::escape_memo::push_text_json(self, t);
+        }
+        self.push_text("}]");
+        if let Some(f) = finish {
+            self.push_text(",\"finish_reason\":\"");
+            self.push_text(f);
+            self.push_ascii(b'"');
+        }
+        self.push_ascii(b'}');
+        true
     }
 }
 
@@ -610,17 +638,23 @@ fn write_messages<O: ContentOut>(out: &mut O, messages: &[Message], content: boo
         if i > 0 {
             out.punct(b',');
         }
+        let name = m.name.as_deref().filter(|_| content);
+        // Output messages require a finish reason in the schema.
+        let finish = m
+            .finish_reason
+            .as_deref()
+            .or(if output { Some("stop") } else { None });
+        if let [Part::Text { content: text }] = &m.parts[..]
+            && name.is_none()
+            && out.text_message(&m.role, content.then_some(text), finish)
+        {
+            continue;
+        }
         let mut o = Obj::new(out);
         o.str("role", &m.role);
         push_parts(o.key("parts"), &m.parts, content);
-        o.opt_str("name", m.name.as_deref().filter(|_| content));
-        // Output messages require a finish reason in the schema.
-        o.opt_str(
-            "finish_reason",
-            m.finish_reason
-                .as_deref()
-                .or(if output { Some("stop") } else { None }),
-        );
+        o.opt_str("name", name);
+        o.opt_str("finish_reason", finish);
         o.end();
     }
     out.punct(b']');
