@@ -58,14 +58,10 @@ impl SeriesKey {
             && self.error_type.is_none()
             && self.operation == call.operation.as_str()
             && same_str(&self.provider, &call.provider)
-            && same_opt_str(&self.request_model, &call.request_model)
-            && same_opt_str(&self.response_model, &call.response_model)
-            && match (&self.feature, feature) {
-                (Some(a), Some(b)) => same_str(a, b),
-                (None, None) => true,
-                _ => false,
-            }
-            && same_opt_str(&self.server_address, &call.server_address)
+            && same_opt_str(self.request_model.as_ref(), call.request_model.as_ref())
+            && same_opt_str(self.response_model.as_ref(), call.response_model.as_ref())
+            && same_opt_str(self.feature.as_ref(), feature)
+            && same_opt_str(self.server_address.as_ref(), call.server_address.as_ref())
     }
 
     fn attributes(&self) -> Vec<PKeyValue> {

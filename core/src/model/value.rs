@@ -43,7 +43,7 @@ pub(crate) fn same_str(a: &Str, b: &Str) -> bool {
 
 /// Equal optional texts, as [`same_str`].
 #[inline]
-pub(crate) fn same_opt_str(a: &Option<Str>, b: &Option<Str>) -> bool {
+pub(crate) fn same_opt_str(a: Option<&Str>, b: Option<&Str>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => same_str(a, b),
         (None, None) => true,

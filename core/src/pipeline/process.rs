@@ -95,7 +95,7 @@ impl Processor {
     /// Takes back the buffers of a sent batch for the next one.
     pub fn recycle(&self, batch: ExportBatch) {
         if let Ok(mut e) = self.encoders.try_borrow_mut() {
-            e.recycle(batch);
+            e.recycle(batch, self.max_batch_bytes);
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value, str_addr};
+use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value, same_str, str_addr};
 use crate::redact::Redactor;
 
 /// Texts shorter than this are scanned directly (hashing would not pay).
@@ -61,9 +61,9 @@ impl CleanShort {
     }
 
     fn contains(&self, h: u64, key: &str, value: &Str) -> bool {
-        self.map.get(&h).is_some_and(|(k, v)| {
-            k.as_ref() == key && (Arc::ptr_eq(v, value) || v.as_bytes() == value.as_bytes())
-        })
+        self.map
+            .get(&h)
+            .is_some_and(|(k, v)| k.as_ref() == key && same_str(v, value))
     }
 
     fn insert(&mut self, h: u64, key: Str, value: Str) {
@@ -72,6 +72,14 @@ impl CleanShort {
         }
         self.map.insert(h, (key, value));
     }
+}
+
+/// What the cache holds for a text.
+enum Hit {
+    /// The text itself is the result (this allocation, found clean).
+    Same,
+    /// The result to put in the text's place.
+    Use(Str),
 }
 
 struct Entry {
@@ -122,10 +130,18 @@ impl Cache {
     /// when it needed no redaction. Either way one shared allocation per
     /// distinct text, so later stages can recognise a text by its address
     /// (the content JSON memoises its escaping that way).
-    fn get(&self, key: u64, s: &Str) -> Option<Str> {
+    fn get(&self, key: u64, s: &Str) -> Option<Hit> {
         let e = self.map.get(&key)?;
-        (Arc::ptr_eq(&e.input, s) || e.input.as_bytes() == s.as_bytes())
-            .then(|| e.output.as_ref().unwrap_or(&e.input).clone())
+        if !same_str(&e.input, s) {
+            return None;
+        }
+        Some(match &e.output {
+            // The same allocation, clean: nothing to do (a clone and a drop
+            // would be two atomic operations on a count the recording
+            // thread also writes).
+            None if Arc::ptr_eq(&e.input, s) => Hit::Same,
+            out => Hit::Use(out.as_ref().unwrap_or(&e.input).clone()),
+        })
     }
 
     fn insert(&mut self, key: u64, entry: Entry) {
@@ -181,17 +197,13 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
         Some(&key) => key,
         None => crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes()),
     };
-    if let Some(e) = cx.cache.map.get(&key) {
-        // The same allocation, clean: nothing to do (a clone and a drop
-        // would be two atomic operations on a count the recording thread
-        // also writes).
-        if e.output.is_none() && Arc::ptr_eq(&e.input, s) {
-            return;
-        }
-        if let Some(hit) = cx.cache.get(key, s) {
+    match cx.cache.get(key, s) {
+        Some(Hit::Same) => return,
+        Some(Hit::Use(hit)) => {
             *s = hit;
             return;
         }
+        None => {}
     }
     let out: Option<Str> = match cx.r.redact_text(s) {
         Cow::Owned(o) => Some(o.into()),
@@ -438,7 +450,7 @@ mod tests {
             },
         );
         assert!(cache.get(key, &clean).is_none());
-        assert_eq!(cache.get(key, &pii), Some("[REDACTED]".into()));
+        assert!(matches!(cache.get(key, &pii), Some(Hit::Use(h)) if &*h == "[REDACTED]"));
         // The same bytes in another allocation are a hit.
         let copy: Str = pii.to_string().into();
         assert!(cache.get(key, &copy).is_some());

@@ -233,7 +233,8 @@ pub(crate) trait ContentOut {
     fn lit(&mut self, pair: &Lit);
     /// The whole object of a message of one text part and no name, the
     /// common case, in a few writes; `false` (nothing written) when this
-    /// output has no such shortcut or a name needs escaping.
+    /// output has no such shortcut, or the role or finish reason is long or
+    /// needs escaping.
     fn text_message(&mut self, _role: &str, _text: Option<&Str>, _finish: Option<&str>) -> bool {
         false
     }

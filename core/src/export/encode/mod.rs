@@ -65,9 +65,6 @@ pub struct Encoders {
     /// faulted in and zeroed by the kernel again (4% of the worker's time
     /// with mimalloc's defaults).
     spare: [Option<Vec<u8>>; 2],
-    /// Spare buffers larger than this are let go (one oversized span does
-    /// not keep its batch's memory).
-    spare_max: usize,
 }
 
 impl Encoders {
@@ -84,7 +81,6 @@ impl Encoders {
                 .transpose()?,
             last_len: (0, 0),
             spare: [None, None],
-            spare_max: 0,
         })
     }
 
@@ -99,14 +95,12 @@ impl Encoders {
             json: None,
             last_len: (0, 0),
             spare: [None, None],
-            spare_max: 0,
         }
     }
 
     /// Starts the batches of one drain of the queue, whose records take
     /// about `approx_bytes` (0: unknown).
     pub fn batches(&mut self, max_bytes: usize, approx_bytes: usize) -> Batcher<'_> {
-        self.spare_max = max_bytes.saturating_add(64 * 1024);
         Batcher {
             enc: self,
             max_bytes,
@@ -115,18 +109,18 @@ impl Encoders {
             done: Vec::new(),
         }
     }
-}
 
-impl Encoders {
     /// Takes back the buffers of a batch every exporter is done with. A body
-    /// still shared (an exporter kept a reference) is left alone.
-    pub fn recycle(&mut self, batch: ExportBatch) {
+    /// still shared (an exporter kept a reference) is left alone, and so is
+    /// one grown well past `max_bytes` (one oversized span does not keep
+    /// its batch's memory).
+    pub fn recycle(&mut self, batch: ExportBatch, max_bytes: usize) {
         for (slot, body) in self.spare.iter_mut().zip(batch.into_bodies()) {
             if let Some(mut buf) = body.and_then(|b| b.try_into_mut().ok()) {
                 // Emptied first: the conversion then moves no bytes.
                 buf.clear();
                 let buf: Vec<u8> = buf.into();
-                if buf.capacity() <= self.spare_max {
+                if buf.capacity() <= max_bytes.saturating_add(64 * 1024) {
                     *slot = Some(buf);
                 }
             }

@@ -170,6 +170,18 @@ fn put_any_f64(buf: &mut Vec<u8>, v: f64) {
     buf.extend_from_slice(&v.to_le_bytes());
 }
 
+/// Size of a `KeyValue` body: the key (omitted when empty, as proto3 does)
+/// and an `AnyValue` of `value_len` bytes.
+#[inline]
+fn kv_len(key: &str, value_len: usize) -> usize {
+    let key_len = if key.is_empty() {
+        0
+    } else {
+        len_field_size(1, key.len())
+    };
+    key_len + len_field_size(2, value_len)
+}
+
 /// Writes `KeyValue`s as the repeated field `field` of the enclosing message.
 struct Attrs<'a> {
     buf: &'a mut Vec<u8>,
@@ -181,12 +193,7 @@ impl Attrs<'_> {
     /// by `value` (scalars: the whole field has one capacity check).
     #[inline(always)]
     fn kv(&mut self, key: &str, value_len: usize, value: impl FnOnce(&mut Room<'_>)) {
-        let key_len = if key.is_empty() {
-            0
-        } else {
-            len_field_size(1, key.len())
-        };
-        let kv_len = key_len + len_field_size(2, value_len);
+        let kv_len = kv_len(key, value_len);
         let tag = u64::from((self.field << 3) | WireType::LengthDelimited as u32);
         let n = encoded_len_varint(tag) + encoded_len_varint(kv_len as u64) + kv_len;
         room::append(self.buf, n, |r| {
@@ -206,12 +213,7 @@ impl Attrs<'_> {
     /// A `KeyValue` whose value is written by `value` into the buffer
     /// (arrays: sizes vary per item).
     fn kv_buf(&mut self, key: &str, value_len: usize, value: impl FnOnce(&mut Vec<u8>)) {
-        let key_len = if key.is_empty() {
-            0
-        } else {
-            len_field_size(1, key.len())
-        };
-        let kv_len = key_len + len_field_size(2, value_len);
+        let kv_len = kv_len(key, value_len);
         encode_key(self.field, WireType::LengthDelimited, self.buf);
         encode_varint(kv_len as u64, self.buf);
         put_string(self.buf, 1, key);

@@ -200,7 +200,7 @@ fn a_sent_batch_buffer_is_written_again_by_the_next_batch() {
         ]
     };
     let first_addrs = addrs(&first);
-    enc.recycle(first);
+    enc.recycle(first, usize::MAX);
     assert!(enc.spare.iter().all(Option::is_some));
     // The second batch is written in the first one's buffers, and carries
     // only its own spans.
@@ -212,7 +212,7 @@ fn a_sent_batch_buffer_is_written_again_by_the_next_batch() {
     );
     // A body an exporter still holds is not taken back.
     let held = second.protobuf().unwrap().clone();
-    enc.recycle(second);
+    enc.recycle(second, usize::MAX);
     assert!(enc.spare[0].is_none() && enc.spare[1].is_some());
     let third = batch(&mut enc, 20);
     assert_ne!(third.protobuf().unwrap().as_ptr(), held.as_ptr());
@@ -242,7 +242,7 @@ fn the_first_buffer_is_sized_from_the_records_not_grown_to_them() {
         }
         let batch = b.finish().remove(0);
         let len = batch.protobuf().unwrap().len();
-        enc.recycle(batch);
+        enc.recycle(batch, usize::MAX);
         let cap = enc.spare[0].as_ref().unwrap().capacity();
         // One allocation of the hinted size (plus the request framing),
         // never grown; without a hint the buffer doubles from 64 KiB.
