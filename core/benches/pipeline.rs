@@ -20,7 +20,9 @@
 //!
 //! Run: `cargo bench -p tokentrace-core --bench pipeline`
 //! (`TT_BENCH_SPANS=50000` for a quicker run, `TT_BENCH_ONLY=tt-http,peer-http`
-//! to pick runs: tt-http, tt-file, peer-http, tt-burst, peer-burst.)
+//! to pick runs: tt-http, tt-file, peer-http, tt-burst, peer-burst;
+//! `TT_BENCH_BATCH=N` sets tokentrace's export batch size in the tt-http
+//! run, for the batch-size sweep in bench/README.)
 
 /// The allocator the bindings ship with (both sides of each comparison use it).
 #[global_allocator]
@@ -108,8 +110,16 @@ fn main() {
             "throughput",
             "queue 262,144 / 1 GiB",
             |b| {
-                b.with_max_queue_size(BIG_QUEUE)
-                    .with_max_queue_bytes(1usize << 30)
+                let b = b
+                    .with_max_queue_size(BIG_QUEUE)
+                    .with_max_queue_bytes(1usize << 30);
+                match std::env::var("TT_BENCH_BATCH")
+                    .ok()
+                    .and_then(|v| v.parse::<usize>().ok())
+                {
+                    Some(n) => b.with_max_export_batch_size(n),
+                    None => b,
+                }
             },
         ));
     }

@@ -123,6 +123,34 @@ fn fork_delivers_every_span_once() {
         rx2.spans().into_iter().map(|s| s.span.span_id).collect();
     assert_eq!(ids.len(), 15, "no duplicates");
 
+    // 2b. The same when the drain was split into several batches by the
+    //     byte budget: the batches not yet sent are kept as well.
+    let rx4 = FakeOtlp::start();
+    rx4.push(Behavior::Hang);
+    let t4 = Tracer::new(
+        builder()
+            .with_endpoint(rx4.http_endpoint())
+            .with_max_batch_bytes(1usize)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for i in 0..6 {
+        t4.record(simple(&format!("split-{i}")));
+    }
+    let _ = t4.flush(Duration::from_millis(1));
+    assert!(
+        rx4.wait_for_attempts(1, Duration::from_secs(10)),
+        "first batch in flight"
+    );
+    let code = fork_with(&t4, |t| t.flush(Duration::from_secs(10)).is_ok());
+    assert_eq!(code, 0);
+    t4.flush(Duration::from_secs(10))
+        .expect("every batch of the drain settles after the fork");
+    assert_eq!(by_name(&rx4).get("split"), Some(&6), "each batch sent once");
+    let st = t4.stats();
+    assert_eq!((st.exported, st.dropped_total()), (6, 0));
+
     // 3. A fork no hook announced (e.g. from C code): the pthread_atfork
     //    epoch makes the child's next call rebuild the pipeline.
     let rx3 = FakeOtlp::start();

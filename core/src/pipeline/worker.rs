@@ -311,8 +311,16 @@ async fn export_records(
         let agg = metrics.as_mut().and_then(|m| m.as_mut());
         processor.process(records, bytes, &p.counters, agg)
     };
-    for batch in batches {
+    let mut batches = batches.into_iter();
+    while let Some(batch) = batches.next() {
         if let Some(exit) = export_batch(shared, p, exporters, batch, Some(processor)).await {
+            if matches!(exit, Exit::Paused) {
+                // Not sent yet either: kept, like the interrupted one, for
+                // the worker that resumes after the fork.
+                if let Ok(mut c) = p.carry.lock() {
+                    c.extend(batches);
+                }
+            }
             return Some(exit);
         }
     }
