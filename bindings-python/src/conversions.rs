@@ -31,9 +31,9 @@ pub fn span_id(v: u64) -> Option<SpanId> {
 #[inline]
 pub fn text(s: &Bound<'_, PyString>) -> Str {
     match s.to_cow() {
-        Ok(c) => Arc::from(c.as_ref()),
+        Ok(c) => Str::from(c.as_ref()),
         // Lone surrogates: keep what can be shown rather than fail.
-        Err(_) => Arc::from(s.to_string_lossy().as_ref()),
+        Err(_) => Str::from(s.to_string_lossy()),
     }
 }
 
@@ -55,7 +55,7 @@ fn json_dumps<'py>(v: &Bound<'py, PyAny>) -> Option<Str> {
 fn str_of(v: &Bound<'_, PyAny>) -> Value {
     match v.str() {
         Ok(s) => Value::Str(text(&s)),
-        Err(_) => Value::Str(Arc::from("<unprintable>")),
+        Err(_) => Value::Str(Str::from("<unprintable>")),
     }
 }
 
@@ -78,7 +78,7 @@ pub fn value_of(v: &Bound<'_, PyAny>) -> Value {
         return Value::Float(f.value());
     }
     if v.is_none() {
-        return Value::Str(Arc::from(""));
+        return Value::Str(Str::default());
     }
     let sequence = v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>();
     if sequence && let Some(a) = array_of(v) {

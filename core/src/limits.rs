@@ -2,8 +2,6 @@
 //! `OTEL_SPAN_EVENT_COUNT_LIMIT`), applied on the worker. What they remove is
 //! counted on the span (`dropped_attributes_count`) and in `stats()`.
 
-use std::sync::Arc;
-
 use crate::config::Limits;
 use crate::model::{KeyValue, SpanRecord, Str, Value};
 
@@ -24,7 +22,7 @@ pub fn truncate_str(s: &Str, max: usize) -> Option<Str> {
     while end > 0 && !s.is_char_boundary(end) {
         end -= 1;
     }
-    Some(Arc::from(&s[..end]))
+    Some(Str::from(&s[..end]))
 }
 
 fn limit_value(v: &mut Value, max: usize) -> bool {

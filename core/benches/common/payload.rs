@@ -3,12 +3,13 @@
 //! provider, request/response model, input/output tokens, user.id,
 //! session.id, feature.name, request.id).
 //!
-//! tokentrace gets it as a `SpanRecord` with a typed `LlmCall` whose payload
-//! strings are `Arc<str>` shared across iterations (how bindings hand them
-//! over); the peer gets the same span through the OpenTelemetry API, with the
-//! GenAI content as JSON strings, also shared (`Arc<str>`), so neither side
-//! copies the prompt per span. Per-call identifiers (user, session, feature,
-//! request) are freshly allocated on both sides, as an instrumentation would.
+//! tokentrace gets it as a `SpanRecord` with a typed `LlmCall` whose long
+//! payload strings are `Str`s sharing one `Arc<str>` across iterations (how
+//! bindings hand them over); the peer gets the same span through the
+//! OpenTelemetry API, with the GenAI content as JSON strings, also shared
+//! (`Arc<str>`), so neither side copies the prompt per span. Per-call
+//! identifiers (user, session, feature, request) are built per span on both
+//! sides, as an instrumentation would (short enough to be inline `Str`s).
 
 use std::sync::Arc;
 
@@ -100,6 +101,9 @@ pub struct Payload {
     /// conventions' parts shape, serialised once.
     pub input_json: Arc<str>,
     pub output_json: Arc<str>,
+    /// The peer's model names, shared as well.
+    pub peer_model: Arc<str>,
+    pub peer_response_model: Arc<str>,
 }
 
 impl Payload {
@@ -135,6 +139,8 @@ impl Payload {
             k_request: "request.id".into(),
             input_json: input_json.into(),
             output_json: output_json.into(),
+            peer_model: "gpt-4o".into(),
+            peer_response_model: "gpt-4o-2024-08-06".into(),
         }
     }
 
@@ -225,8 +231,8 @@ impl Payload {
         let attrs = vec![
             OtelKv::new("gen_ai.operation.name", "chat"),
             OtelKv::new("gen_ai.provider.name", "openai"),
-            OtelKv::new("gen_ai.request.model", self.model.clone()),
-            OtelKv::new("gen_ai.response.model", self.response_model.clone()),
+            OtelKv::new("gen_ai.request.model", self.peer_model.clone()),
+            OtelKv::new("gen_ai.response.model", self.peer_response_model.clone()),
             OtelKv::new("gen_ai.usage.input_tokens", 512i64),
             OtelKv::new("gen_ai.usage.output_tokens", 128i64),
             OtelKv::new("user.id", USER_ID.to_string()),

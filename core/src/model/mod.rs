@@ -4,6 +4,7 @@ mod exchange;
 mod ids;
 mod llm_call;
 mod span;
+mod text;
 mod value;
 
 pub use exchange::{ApiKind, Exchange};

@@ -1,16 +1,14 @@
-//! Attribute values. Strings are `Arc<str>` so a binding can hand over prompt
-//! text once and the worker can share it without copying (copying prompt text
-//! is the largest cost on the application thread; see DESIGN.md).
+//! Attribute values. Strings are `Str`: short ones inline, long ones an
+//! `Arc<str>` so a binding can hand prompt text over once and the worker can
+//! share it without copying (copying prompt text is the largest cost on the
+//! application thread; see DESIGN.md).
 
-use std::sync::Arc;
-
-/// Shared immutable string used for every payload in a record.
-pub type Str = Arc<str>;
+pub use super::text::Str;
 
 /// Builds a [`Str`] from bytes that crossed an FFI boundary: invalid UTF-8 is
 /// replaced (U+FFFD), never rejected, so tracing cannot fail on odd input.
 pub fn str_from_bytes_lossy(bytes: &[u8]) -> Str {
-    Arc::from(String::from_utf8_lossy(bytes).as_ref())
+    String::from_utf8_lossy(bytes).into()
 }
 
 /// Heap bytes an `Arc<str>` costs beyond its text: the two counters and the
@@ -18,27 +16,32 @@ pub fn str_from_bytes_lossy(bytes: &[u8]) -> Str {
 /// used a third more memory than the byte budget said).
 pub const STR_OVERHEAD: usize = 32;
 
-/// Bytes a shared string adds to memory: its allocation split across the
-/// records holding it (prompts repeated across calls of an agent are often
-/// one allocation). One atomic load; used to bound the queue by bytes.
+/// Heap bytes a string adds to memory: none inline; a shared allocation
+/// split across the records holding it (prompts repeated across calls of an
+/// agent are often one allocation). One atomic load; used to bound the queue
+/// by bytes.
 #[inline]
 pub fn shared_len(s: &Str) -> usize {
-    (s.len() + STR_OVERHEAD) / Arc::strong_count(s).max(1)
+    s.shared().map_or(0, |a| {
+        (a.len() + STR_OVERHEAD) / std::sync::Arc::strong_count(a).max(1)
+    })
 }
 
-/// The address of a shared string's allocation: the worker's memos
-/// recognise a text handed over again in the same `Arc` by it (each memo
-/// holds the `Arc`, so the address is not reused while the entry lives).
+/// The address of a shared string's allocation (0 for an inline one): the
+/// worker's memos recognise a long text handed over again in the same `Arc`
+/// by it (each memo holds the `Str`, so the address is not reused while the
+/// entry lives, and confirms a hit with [`Str::ptr_eq`]).
 #[inline]
 pub(crate) fn str_addr(s: &Str) -> usize {
-    Arc::as_ptr(s).cast::<u8>() as usize
+    s.shared()
+        .map_or(0, |a| std::sync::Arc::as_ptr(a).cast::<u8>() as usize)
 }
 
-/// Equal texts; the same allocation (the usual case for names a process
+/// Equal texts; the same allocation (the usual case for texts a process
 /// repeats) is recognised without comparing bytes.
 #[inline]
 pub(crate) fn same_str(a: &Str, b: &Str) -> bool {
-    Arc::ptr_eq(a, b) || a == b
+    a == b
 }
 
 /// Equal optional texts, as [`same_str`].
@@ -84,12 +87,12 @@ impl Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(Arc::from(s))
+        Value::Str(Str::from(s))
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Str(Arc::from(s))
+        Value::Str(Str::from(s))
     }
 }
 impl From<Str> for Value {

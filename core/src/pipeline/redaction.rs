@@ -6,7 +6,6 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value, same_str, str_addr};
 use crate::redact::Redactor;
@@ -139,7 +138,7 @@ impl Cache {
             // The same allocation, clean: nothing to do (a clone and a drop
             // would be two atomic operations on a count the recording
             // thread also writes).
-            None if Arc::ptr_eq(&e.input, s) => Hit::Same,
+            None if Str::ptr_eq(&e.input, s) => Hit::Same,
             out => Hit::Use(out.as_ref().unwrap_or(&e.input).clone()),
         })
     }
@@ -431,7 +430,7 @@ mod tests {
                 s,
             );
         }
-        assert!(Arc::ptr_eq(&a, &first) && Arc::ptr_eq(&b, &first));
+        assert!(Str::ptr_eq(&a, &first) && Str::ptr_eq(&b, &first));
     }
 
     #[test]

@@ -10,7 +10,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::messages::{JsonBuf, push_json_body, push_json_str, push_json_str_embedded};
 use crate::fasthash::FastState;
@@ -77,7 +76,7 @@ fn memoised<B: JsonBuf>(
             return;
         };
         if let Some((text, escaped)) = m.map.get(&addr)
-            && Arc::ptr_eq(text, s)
+            && Str::ptr_eq(text, s)
         {
             out.push_text(escaped);
             return;
