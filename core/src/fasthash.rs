@@ -80,6 +80,16 @@ pub(crate) fn name_mix(name: &[u8]) -> u64 {
     fold_mul(first ^ K1 ^ n as u64, last ^ K2)
 }
 
+/// Hash of two short texts given as words (`Str::inline_words`): a few
+/// multiplications, no branches on their lengths.
+#[inline]
+pub(crate) fn hash_words(seed: u64, a: [u64; 3], b: [u64; 3]) -> u64 {
+    let x = fold_mul(a[0] ^ K0 ^ seed, b[0] ^ K1);
+    let y = fold_mul(a[1] ^ K2, b[1] ^ seed);
+    let z = fold_mul(a[2] ^ b[2].rotate_left(29) ^ K1, seed ^ K2);
+    fold_mul(x ^ y.rotate_left(23) ^ z, K0 ^ seed)
+}
+
 /// A random seed from std's per-process random state.
 pub(crate) fn random_seed() -> u64 {
     std::collections::hash_map::RandomState::new().hash_one(0x7474_u64)
@@ -144,6 +154,37 @@ impl Hasher for FastHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_bit_of_either_text_changes_the_word_hash() {
+        let a = [
+            0x0123_4567_89ab_cdef_u64,
+            0x1111_2222_3333_4444,
+            0x5555_6666_7777,
+        ];
+        let b = [
+            0x0f0e_0d0c_0b0a_0908_u64,
+            0x7777_6666_5555_4444,
+            0x3333_2222_1111,
+        ];
+        let base = hash_words(7, a, b);
+        let mut seen = std::collections::HashSet::new();
+        for w in 0..6 {
+            for bit in 0..64 {
+                let (mut x, mut y) = (a, b);
+                if w < 3 {
+                    x[w] ^= 1 << bit;
+                } else {
+                    y[w - 3] ^= 1 << bit;
+                }
+                let h = hash_words(7, x, y);
+                assert_ne!(h, base, "word {w} bit {bit}");
+                seen.insert(h >> 53);
+            }
+        }
+        assert!(seen.len() > 250, "top bits spread: {}", seen.len());
+        assert_ne!(hash_words(8, a, b), base, "the seed matters");
+    }
 
     #[test]
     fn words_are_the_bytes_zero_extended() {

@@ -66,6 +66,26 @@ impl Str {
         }
     }
 
+    /// A short text as three words (its length, then its bytes
+    /// zero-padded): hashing them takes no per-length branches.
+    #[inline]
+    pub(crate) fn inline_words(&self) -> Option<[u64; 3]> {
+        match &self.0 {
+            Repr::Inline { len, bytes } => {
+                let mut w = [0u8; 24];
+                w[0] = *len;
+                w[1..1 + INLINE_MAX].copy_from_slice(bytes);
+                let word = |i: usize| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&w[i * 8..i * 8 + 8]);
+                    u64::from_le_bytes(b)
+                };
+                Some([word(0), word(1), word(2)])
+            }
+            Repr::Shared(_) => None,
+        }
+    }
+
     /// Both are the same shared allocation.
     #[inline]
     pub fn ptr_eq(a: &Str, b: &Str) -> bool {
@@ -260,6 +280,11 @@ mod tests {
                 assert_eq!(v.clone().as_str(), s);
             }
         }
+        // Words tell texts apart by length too (padding is zero).
+        let w = |s: &str| Str::from(s).inline_words();
+        assert_ne!(w("a"), w("a\0"));
+        assert_eq!(w("gpt-4o"), w(&String::from("gpt-4o")));
+        assert_eq!(w(&"x".repeat(INLINE_MAX + 1)), None);
         assert_eq!(std::mem::size_of::<Str>(), 24);
         assert_eq!(std::mem::size_of::<Option<Str>>(), 24);
     }

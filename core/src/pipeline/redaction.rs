@@ -41,35 +41,52 @@ pub(crate) struct Cache {
 /// names) found clean under their key: most repeat from call to call, and
 /// scanning them (key deny-list, then every detector) cost more than the
 /// long, cached texts. Only clean results are kept, so the redaction
-/// counters are what scanning every value would give. Keyed by a seeded
-/// hash of the value mixed with the key; a hit is served only when both are
-/// equal.
+/// counters are what scanning every value would give. Direct-mapped by a
+/// seeded hash of the value mixed with the key: a lookup is one slot, and a
+/// value whose slot another took is scanned again, never mistaken (a hit
+/// needs both key and value equal).
 struct CleanShort {
-    map: HashMap<u64, (Str, Str), BuildHasherDefault<PreHashed>>,
+    slots: Box<[Option<(Str, Str)>]>,
 }
 
-/// Distinct clean short values remembered; beyond, the set starts over.
-const CLEAN_MAX_ENTRIES: usize = 4096;
+/// Slots of the clean-value table (a power of two).
+const CLEAN_SLOTS: usize = 2048;
 
 impl CleanShort {
+    fn new() -> Self {
+        CleanShort {
+            slots: vec![None; CLEAN_SLOTS].into_boxed_slice(),
+        }
+    }
+
     /// The value hashed under a seed mixed with the key: two keys with one
     /// value mostly land apart, and `contains` compares both anyway.
-    fn key(seed: u64, key: &str, value: &str) -> u64 {
+    fn key(seed: u64, key: &Str, value: &Str) -> u64 {
+        if let (Some(k), Some(v)) = (key.inline_words(), value.inline_words()) {
+            return crate::fasthash::hash_words(seed, k, v);
+        }
         let k = crate::fasthash::name_mix(key.as_bytes());
         crate::fasthash::hash_bytes(seed ^ k, value.as_bytes())
     }
 
-    fn contains(&self, h: u64, key: &str, value: &Str) -> bool {
-        self.map
-            .get(&h)
-            .is_some_and(|(k, v)| k.as_ref() == key && same_str(v, value))
+    #[inline]
+    fn slot(h: u64) -> usize {
+        (h >> (64 - CLEAN_SLOTS.trailing_zeros())) as usize
+    }
+
+    fn contains(&self, h: u64, key: &Str, value: &Str) -> bool {
+        self.slots[Self::slot(h)]
+            .as_ref()
+            .is_some_and(|(k, v)| k == key && same_str(v, value))
     }
 
     fn insert(&mut self, h: u64, key: Str, value: Str) {
-        if self.map.len() >= CLEAN_MAX_ENTRIES {
-            self.map.clear();
-        }
-        self.map.insert(h, (key, value));
+        self.slots[Self::slot(h)] = Some((key, value));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
     }
 }
 
@@ -119,9 +136,7 @@ impl Cache {
             by_addr: HashMap::default(),
             order: VecDeque::new(),
             bytes: 0,
-            clean: CleanShort {
-                map: HashMap::default(),
-            },
+            clean: CleanShort::new(),
         }
     }
 
@@ -177,18 +192,21 @@ struct Ctx<'a> {
 }
 
 /// The key under which short texts without a key of their own (messages,
-/// error and status texts) are remembered clean: no attribute has it.
-const NO_KEY: &str = "";
+/// error and status texts) are remembered clean: the empty key, which no
+/// attribute has.
+fn no_key() -> Str {
+    Str::default()
+}
 
 fn text(cx: &mut Ctx<'_>, s: &mut Str) {
     if s.len() < CACHE_MIN_LEN {
-        let h = CleanShort::key(cx.cache.seed, NO_KEY, s);
-        if cx.cache.clean.contains(h, NO_KEY, s) {
+        let h = CleanShort::key(cx.cache.seed, &no_key(), s);
+        if cx.cache.clean.contains(h, &no_key(), s) {
             return;
         }
         match cx.r.redact_text(s) {
             Cow::Owned(o) => *s = o.into(),
-            Cow::Borrowed(_) => cx.cache.clean.insert(h, NO_KEY.into(), s.clone()),
+            Cow::Borrowed(_) => cx.cache.clean.insert(h, no_key(), s.clone()),
         }
         return;
     }
@@ -400,7 +418,7 @@ mod tests {
         assert_eq!(st.email, 9, "redacted values are counted on every span");
         assert_eq!(st.masked_values, 3);
         // Only the clean value is remembered, under its own key.
-        assert_eq!(cache.clean.map.len(), 1);
+        assert_eq!(cache.clean.len(), 1);
         let key: Str = "other.key".into();
         let mut s: Str = "checkout".into();
         keyed(
@@ -411,7 +429,7 @@ mod tests {
             &key,
             &mut s,
         );
-        assert_eq!(cache.clean.map.len(), 2);
+        assert_eq!(cache.clean.len(), 2);
     }
 
     #[test]
