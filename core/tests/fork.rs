@@ -38,6 +38,23 @@ fn fork_with(t: &Tracer, child: impl FnOnce(&Tracer) -> bool) -> i32 {
     libc::WEXITSTATUS(status)
 }
 
+/// A tracer whose first export (of `n` spans named `prefix-i`) hangs at
+/// the receiver: returned once that request is in flight.
+fn export_hanging(b: ConfigBuilder, prefix: &str, n: usize) -> (FakeOtlp, Tracer) {
+    let rx = FakeOtlp::start();
+    rx.push(Behavior::Hang);
+    let t = Tracer::new(b.with_endpoint(rx.http_endpoint()).build().unwrap()).unwrap();
+    for i in 0..n {
+        t.record(simple(&format!("{prefix}-{i}")));
+    }
+    let _ = t.flush(Duration::from_millis(1));
+    assert!(
+        rx.wait_for_attempts(1, Duration::from_secs(10)),
+        "export in flight"
+    );
+    (rx, t)
+}
+
 fn by_name(rx: &FakeOtlp) -> HashMap<String, usize> {
     let mut m = HashMap::new();
     for s in rx.spans() {
@@ -87,23 +104,7 @@ fn fork_delivers_every_span_once() {
 
     // 2. Fork while an export hangs in flight: the parent resends it after
     //    the fork, the child never sends it.
-    let rx2 = FakeOtlp::start();
-    rx2.push(Behavior::Hang);
-    let t2 = Tracer::new(
-        builder()
-            .with_endpoint(rx2.http_endpoint())
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    for i in 0..10 {
-        t2.record(simple(&format!("inflight-{i}")));
-    }
-    let _ = t2.flush(Duration::from_millis(1));
-    assert!(
-        rx2.wait_for_attempts(1, Duration::from_secs(10)),
-        "export in flight"
-    );
+    let (rx2, t2) = export_hanging(builder(), "inflight", 10);
     let code = fork_with(&t2, |t| {
         for i in 0..5 {
             t.record(simple(&format!("kid-{i}")));
@@ -125,24 +126,7 @@ fn fork_delivers_every_span_once() {
 
     // 2b. The same when the drain was split into several batches by the
     //     byte budget: the batches not yet sent are kept as well.
-    let rx4 = FakeOtlp::start();
-    rx4.push(Behavior::Hang);
-    let t4 = Tracer::new(
-        builder()
-            .with_endpoint(rx4.http_endpoint())
-            .with_max_batch_bytes(1usize)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    for i in 0..6 {
-        t4.record(simple(&format!("split-{i}")));
-    }
-    let _ = t4.flush(Duration::from_millis(1));
-    assert!(
-        rx4.wait_for_attempts(1, Duration::from_secs(10)),
-        "first batch in flight"
-    );
+    let (rx4, t4) = export_hanging(builder().with_max_batch_bytes(1usize), "split", 6);
     let code = fork_with(&t4, |t| t.flush(Duration::from_secs(10)).is_ok());
     assert_eq!(code, 0);
     t4.flush(Duration::from_secs(10))
