@@ -27,15 +27,18 @@ pub fn span_name(call: &LlmCall) -> String {
 
 /// Appends the call's attributes to `out`.
 pub fn append_attributes<S: AttrSink>(call: &LlmCall, content: bool, out: &mut S) {
-    out.str(GEN_AI_OPERATION_NAME, call.operation.as_str());
-    out.str(GEN_AI_PROVIDER_NAME, &call.provider);
     let opt = |out: &mut S, k: &str, v: &Option<crate::model::Str>| {
         if let Some(v) = v {
             out.str(k, v);
         }
     };
-    opt(out, GEN_AI_REQUEST_MODEL, &call.request_model);
-    opt(out, GEN_AI_RESPONSE_MODEL, &call.response_model);
+    // What the head writes depends on these four fields only (`CallHead`).
+    out.call_head(call, |out| {
+        out.str(GEN_AI_OPERATION_NAME, call.operation.as_str());
+        out.str(GEN_AI_PROVIDER_NAME, &call.provider);
+        opt(out, GEN_AI_REQUEST_MODEL, &call.request_model);
+        opt(out, GEN_AI_RESPONSE_MODEL, &call.response_model);
+    });
     opt(out, GEN_AI_RESPONSE_ID, &call.response_id);
     opt(out, GEN_AI_CONVERSATION_ID, &call.conversation_id);
     opt(out, SERVER_ADDRESS, &call.server_address);

@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 
 use super::messages::Content;
-use crate::model::{Str, Value};
+use crate::model::{LlmCall, Str, Value};
 
 /// Receives attributes in the order the span carries them.
 pub trait AttrSink {
@@ -28,6 +28,16 @@ pub trait AttrSink {
     /// it goes, and the struct builder keeps the string it builds.
     fn content(&mut self, key: &str, c: Content<'_>) {
         self.str(key, &c.to_json());
+    }
+
+    /// The call's leading attributes, written by `write`: the same for
+    /// every call to one model, so a writer may copy its last output for
+    /// them instead (the protobuf writer does).
+    fn call_head(&mut self, _call: &LlmCall, write: impl FnOnce(&mut Self))
+    where
+        Self: Sized,
+    {
+        write(self)
     }
 }
 

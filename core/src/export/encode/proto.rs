@@ -6,8 +6,9 @@
 
 use prost::encoding::{WireType, encoded_len_varint};
 
+use super::call_head::CallHead;
 use super::room::{self, Room};
-use crate::model::{Event, SpanRecord, Str};
+use crate::model::{Event, LlmCall, SpanRecord, Str};
 use crate::semconv::messages::Content;
 use crate::semconv::{self, AttrSink, MapOptions, SpanHeader};
 
@@ -186,6 +187,8 @@ fn kv_len(key: &str, value_len: usize) -> usize {
 struct Attrs<'a> {
     buf: &'a mut Vec<u8>,
     field: u32,
+    /// The last call head written (spans only).
+    head: Option<&'a mut CallHead>,
 }
 
 impl Attrs<'_> {
@@ -285,6 +288,18 @@ impl AttrSink for Attrs<'_> {
     /// three enclosing lengths (`KeyValue`, `AnyValue`, the string) are
     /// reserved and filled in after, instead of building the JSON aside
     /// and copying it.
+    fn call_head(&mut self, call: &LlmCall, write: impl FnOnce(&mut Self)) {
+        let field = self.field;
+        if let Some(bytes) = self.head.as_deref().and_then(|h| h.replay(field, call)) {
+            self.buf.extend_from_slice(bytes);
+            return;
+        }
+        let start = self.buf.len();
+        write(self);
+        if let Some(h) = self.head.as_deref_mut() {
+            h.keep(field, call, &self.buf[start..]);
+        }
+    }
     fn content(&mut self, key: &str, c: Content<'_>) {
         let kv = open(self.buf, self.field);
         put_string(self.buf, 1, key);
@@ -304,6 +319,7 @@ pub(crate) struct ProtoEncoder {
     resource: Vec<u8>,
     /// `ScopeSpans.scope` field, tag and length included.
     scope: Vec<u8>,
+    head: CallHead,
 }
 
 impl ProtoEncoder {
@@ -319,6 +335,7 @@ impl ProtoEncoder {
         ProtoEncoder {
             resource: r,
             scope: s,
+            head: CallHead::default(),
         }
     }
 
@@ -403,6 +420,7 @@ impl ProtoEncoder {
             &mut Attrs {
                 buf,
                 field: SPAN_ATTRIBUTES,
+                head: Some(&mut self.head),
             },
         );
         put_uint(buf, 10, h.dropped_attributes_count as u64);
@@ -441,6 +459,7 @@ impl ProtoEncoder {
             &mut Attrs {
                 buf,
                 field: EVENT_ATTRIBUTES,
+                head: None,
             },
         );
         close(buf, body);
@@ -486,6 +505,7 @@ mod tests {
                 let mut a = Attrs {
                     buf: &mut ours,
                     field: SPAN_ATTRIBUTES,
+                    head: None,
                 };
                 match &v {
                     Value::StringValue(s) => a.str(&key, s),

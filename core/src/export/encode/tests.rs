@@ -255,3 +255,76 @@ fn the_first_buffer_is_sized_from_the_records_not_grown_to_them() {
         assert!(cap >= len);
     }
 }
+
+#[test]
+fn a_call_head_copied_from_the_last_span_is_what_a_fresh_write_gives() {
+    use crate::model::{LlmCall, Operation};
+    let span = |provider: &str, op: Operation, req: Option<&str>, resp: Option<&str>| {
+        let mut r = SpanRecord::new("s");
+        let mut c = LlmCall::new(provider, op);
+        c.request_model = req.map(Into::into);
+        c.response_model = resp.map(Into::into);
+        r.llm = Some(Box::new(c));
+        r
+    };
+    let a = || {
+        span(
+            "openai",
+            Operation::Chat,
+            Some("gpt-4o"),
+            Some("gpt-4o-2024-08-06"),
+        )
+    };
+    let long = "m".repeat(40);
+    // Repeats (copied), then each field of the head changed in turn, a span
+    // without a call in between, and a long (shared, not inline) model name.
+    let records = [
+        a(),
+        a(),
+        span(
+            "openai",
+            Operation::Chat,
+            Some("gpt-4o"),
+            Some("gpt-4o-mini"),
+        ),
+        a(),
+        span(
+            "anthropic",
+            Operation::Chat,
+            Some("gpt-4o"),
+            Some("gpt-4o-2024-08-06"),
+        ),
+        span(
+            "openai",
+            Operation::Embeddings,
+            Some("gpt-4o"),
+            Some("gpt-4o-2024-08-06"),
+        ),
+        SpanRecord::new("plain"),
+        a(),
+        span("openai", Operation::Chat, None, Some("gpt-4o-2024-08-06")),
+        span("openai", Operation::Chat, Some(&long), None),
+        span("openai", Operation::Chat, Some(&long), None),
+        a(),
+    ];
+    let limited: Vec<_> = records
+        .iter()
+        .map(|r| (r.clone(), crate::limits::Applied::default()))
+        .collect();
+    let mut enc = encoders(Encodings::PROTOBUF);
+    for opts in fixture::modes() {
+        let batches = encode_all(&mut enc, &limited, opts, usize::MAX);
+        let got = ExportTraceServiceRequest::decode(batches[0].protobuf().unwrap().as_ref())
+            .unwrap()
+            .resource_spans
+            .remove(0)
+            .scope_spans
+            .remove(0)
+            .spans;
+        let want: Vec<_> = records
+            .iter()
+            .map(|r| semconv::to_proto_span(r, opts, 0, 0))
+            .collect();
+        assert_eq!(got, want, "{opts:?}");
+    }
+}
