@@ -54,7 +54,10 @@ pub fn any_value(v: &Value) -> any_value::Value {
 /// Emits free attributes (the record's own, or an event's) in order.
 pub fn attributes<S: AttrSink>(attrs: &[KeyValue], out: &mut S) {
     for a in attrs {
-        value(out, &a.key, &a.value);
+        match &a.value {
+            Value::Str(s) => out.shared_str(&a.key, s),
+            v => value(out, &a.key, v),
+        }
     }
 }
 

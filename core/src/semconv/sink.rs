@@ -30,6 +30,16 @@ pub trait AttrSink {
         self.str(key, &c.to_json());
     }
 
+    /// A free attribute's string value (user, session, feature...): the
+    /// same pairs come back call after call, so a writer may copy its last
+    /// output for the pair instead (the protobuf writer does).
+    fn shared_str(&mut self, key: &Str, v: &Str)
+    where
+        Self: Sized,
+    {
+        self.str(key, v)
+    }
+
     /// The call's leading attributes, written by `write`: the same for
     /// every call to one model, so a writer may copy its last output for
     /// them instead (the protobuf writer does).

@@ -4,9 +4,9 @@
 //! encoding instead of a tree of `opentelemetry_proto` structs, and its exact
 //! size is known as it grows: batches are split below `max_batch_bytes`.
 
-mod call_head;
 mod json;
 mod proto;
+mod replay;
 pub(crate) mod room;
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use prost::encoding::{WireType, encoded_len_varint};
 
-use super::call_head::CallHead;
+use super::replay::{CallHead, Pairs};
 use super::room::{self, Room};
 use crate::model::{Event, LlmCall, SpanRecord, Str};
 use crate::semconv::messages::Content;
@@ -187,8 +187,17 @@ fn kv_len(key: &str, value_len: usize) -> usize {
 struct Attrs<'a> {
     buf: &'a mut Vec<u8>,
     field: u32,
-    /// The last call head written (spans only).
-    head: Option<&'a mut CallHead>,
+    /// Bytes written for earlier spans (spans only; see `replay`).
+    replay: Option<&'a mut Replay>,
+    /// Free string attributes written so far in this span.
+    pairs_seen: usize,
+}
+
+/// What the writer keeps of earlier spans' attributes.
+#[derive(Default)]
+struct Replay {
+    head: CallHead,
+    pairs: Pairs,
 }
 
 impl Attrs<'_> {
@@ -290,14 +299,35 @@ impl AttrSink for Attrs<'_> {
     /// and copying it.
     fn call_head(&mut self, call: &LlmCall, write: impl FnOnce(&mut Self)) {
         let field = self.field;
-        if let Some(bytes) = self.head.as_deref().and_then(|h| h.replay(field, call)) {
+        if let Some(bytes) = self
+            .replay
+            .as_deref()
+            .and_then(|r| r.head.replay(field, call))
+        {
             self.buf.extend_from_slice(bytes);
             return;
         }
         let start = self.buf.len();
         write(self);
-        if let Some(h) = self.head.as_deref_mut() {
-            h.keep(field, call, &self.buf[start..]);
+        if let Some(r) = self.replay.as_deref_mut() {
+            r.head.keep(field, call, &self.buf[start..]);
+        }
+    }
+    fn shared_str(&mut self, key: &Str, v: &Str) {
+        let (i, field) = (self.pairs_seen, self.field);
+        self.pairs_seen += 1;
+        if let Some(bytes) = self
+            .replay
+            .as_deref()
+            .and_then(|r| r.pairs.replay(i, field, key, v))
+        {
+            room::push_bytes(self.buf, bytes);
+            return;
+        }
+        let start = self.buf.len();
+        self.str(key, v);
+        if let Some(r) = self.replay.as_deref_mut() {
+            r.pairs.keep(i, field, key, v, &self.buf[start..]);
         }
     }
     fn content(&mut self, key: &str, c: Content<'_>) {
@@ -319,7 +349,7 @@ pub(crate) struct ProtoEncoder {
     resource: Vec<u8>,
     /// `ScopeSpans.scope` field, tag and length included.
     scope: Vec<u8>,
-    head: CallHead,
+    replay: Replay,
 }
 
 impl ProtoEncoder {
@@ -335,7 +365,7 @@ impl ProtoEncoder {
         ProtoEncoder {
             resource: r,
             scope: s,
-            head: CallHead::default(),
+            replay: Replay::default(),
         }
     }
 
@@ -420,7 +450,8 @@ impl ProtoEncoder {
             &mut Attrs {
                 buf,
                 field: SPAN_ATTRIBUTES,
-                head: Some(&mut self.head),
+                replay: Some(&mut self.replay),
+                pairs_seen: 0,
             },
         );
         put_uint(buf, 10, h.dropped_attributes_count as u64);
@@ -459,7 +490,8 @@ impl ProtoEncoder {
             &mut Attrs {
                 buf,
                 field: EVENT_ATTRIBUTES,
-                head: None,
+                replay: None,
+                pairs_seen: 0,
             },
         );
         close(buf, body);
@@ -505,7 +537,8 @@ mod tests {
                 let mut a = Attrs {
                     buf: &mut ours,
                     field: SPAN_ATTRIBUTES,
-                    head: None,
+                    replay: None,
+                    pairs_seen: 0,
                 };
                 match &v {
                     Value::StringValue(s) => a.str(&key, s),

@@ -328,3 +328,53 @@ fn a_call_head_copied_from_the_last_span_is_what_a_fresh_write_gives() {
         assert_eq!(got, want, "{opts:?}");
     }
 }
+
+#[test]
+fn free_attributes_copied_from_earlier_spans_are_what_a_fresh_write_gives() {
+    use crate::model::Value;
+    let span = |attrs: &[(&str, Value)]| {
+        let mut r = SpanRecord::new("s");
+        r.attributes = attrs
+            .iter()
+            .map(|(k, v)| KeyValue::new(*k, v.clone()))
+            .collect();
+        r
+    };
+    let s = |v: &str| Value::Str(v.into());
+    let long = "v".repeat(23);
+    let mut records = Vec::new();
+    for i in 0..200usize {
+        // Repeating pairs, pairs that change with `i` (evicting each other
+        // from the table), a value equal under another key, the empty
+        // text, a long value and non-string values.
+        records.push(span(&[
+            ("user.id", s(&format!("user-{}", i % 3))),
+            ("session.id", s("sess-1")),
+            ("feature.name", s("sess-1")),
+            ("request.id", s(&format!("req-{i}"))),
+            ("", s("")),
+            ("note", s(&long)),
+            ("n", Value::Int(i as i64)),
+            ("user.id", s(&format!("user-{}", i % 3))),
+        ]));
+    }
+    let limited: Vec<_> = records
+        .iter()
+        .map(|r| (r.clone(), crate::limits::Applied::default()))
+        .collect();
+    let mut enc = encoders(Encodings::PROTOBUF);
+    let opts = fixture::modes()[0];
+    let batches = encode_all(&mut enc, &limited, opts, usize::MAX);
+    let got = ExportTraceServiceRequest::decode(batches[0].protobuf().unwrap().as_ref())
+        .unwrap()
+        .resource_spans
+        .remove(0)
+        .scope_spans
+        .remove(0)
+        .spans;
+    let want: Vec<_> = records
+        .iter()
+        .map(|r| semconv::to_proto_span(r, opts, 0, 0))
+        .collect();
+    assert_eq!(got, want);
+}
