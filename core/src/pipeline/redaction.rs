@@ -35,6 +35,7 @@ pub(crate) struct Cache {
     order: VecDeque<u64>,
     bytes: usize,
     clean: CleanShort,
+    last: LastClean,
 }
 
 /// Short values (model and provider names, user and session ids, feature
@@ -90,6 +91,45 @@ impl CleanShort {
     }
 }
 
+/// The short attributes of the last record found clean, by position:
+/// instrumentations set the same attributes in the same order on every
+/// call, so the n-th pair is mostly the last record's n-th (a compare of
+/// two inline texts, instead of hashing them for [`CleanShort`]). Only
+/// inline texts are kept: a copy, no count the recording thread also
+/// writes.
+struct LastClean {
+    slots: Vec<Option<(Str, Str)>>,
+}
+
+/// Positions remembered.
+const LAST_SLOTS: usize = 16;
+
+impl LastClean {
+    fn new() -> Self {
+        LastClean {
+            slots: vec![None; LAST_SLOTS],
+        }
+    }
+
+    #[inline]
+    fn is(&self, i: usize, key: &Str, value: &Str) -> bool {
+        matches!(self.slots.get(i), Some(Some((k, v))) if k == key && v == value)
+    }
+
+    fn keep(&mut self, i: usize, key: &Str, value: &Str) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = (key.shared().is_none() && value.shared().is_none())
+                .then(|| (key.clone(), value.clone()));
+        }
+    }
+
+    fn forget(&mut self, i: usize) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = None;
+        }
+    }
+}
+
 /// What the cache holds for a text.
 enum Hit {
     /// The text itself is the result (this allocation, found clean).
@@ -137,6 +177,7 @@ impl Cache {
             order: VecDeque::new(),
             bytes: 0,
             clean: CleanShort::new(),
+            last: LastClean::new(),
         }
     }
 
@@ -282,13 +323,22 @@ fn call(cx: &mut Ctx<'_>, c: &mut LlmCall, content: bool) {
 }
 
 /// A masked value comes back borrowed from a constant, not from the input:
-/// replace whenever the result is not the input itself.
-fn keyed(cx: &mut Ctx<'_>, key: &Str, s: &mut Str) {
+/// replace whenever the result is not the input itself. `pos`: the
+/// attribute's position in its record, for [`LastClean`].
+fn keyed(cx: &mut Ctx<'_>, key: &Str, s: &mut Str, pos: Option<usize>) {
+    if let Some(i) = pos
+        && cx.cache.last.is(i, key, s)
+    {
+        return;
+    }
     // Long values are rare in attributes and mostly unique: scanned directly.
     let short = s.len() < CACHE_MIN_LEN && !key.is_empty();
     let h = if short {
         let h = CleanShort::key(cx.cache.seed, key, s);
         if cx.cache.clean.contains(h, key, s) {
+            if let Some(i) = pos {
+                cx.cache.last.keep(i, key, s);
+            }
             return;
         }
         Some(h)
@@ -301,19 +351,31 @@ fn keyed(cx: &mut Ctx<'_>, key: &Str, s: &mut Str) {
         Cow::Borrowed(_) => None,
     };
     match (replacement, h) {
-        (Some(o), _) => *s = o.into(),
-        (None, Some(h)) => cx.cache.clean.insert(h, key.clone(), s.clone()),
+        (Some(o), _) => {
+            *s = o.into();
+            if let Some(i) = pos {
+                cx.cache.last.forget(i);
+            }
+        }
+        (None, Some(h)) => {
+            cx.cache.clean.insert(h, key.clone(), s.clone());
+            if let Some(i) = pos {
+                cx.cache.last.keep(i, key, s);
+            }
+        }
         (None, None) => {}
     }
 }
 
-fn attributes(cx: &mut Ctx<'_>, attrs: &mut [KeyValue]) {
-    for kv in attrs.iter_mut() {
+/// Free attributes by position (`pos`: a record's own, not an event's).
+fn attributes(cx: &mut Ctx<'_>, attrs: &mut [KeyValue], by_position: bool) {
+    for (i, kv) in attrs.iter_mut().enumerate() {
+        let pos = by_position.then_some(i);
         match &mut kv.value {
-            Value::Str(s) | Value::Json(s) => keyed(cx, &kv.key, s),
+            Value::Str(s) | Value::Json(s) => keyed(cx, &kv.key, s, pos),
             Value::StrArray(items) => {
                 for s in items.iter_mut() {
-                    keyed(cx, &kv.key, s);
+                    keyed(cx, &kv.key, s, None);
                 }
             }
             _ => {}
@@ -328,9 +390,9 @@ pub(crate) fn apply(r: &Redactor, cache: &mut Cache, rec: &mut SpanRecord, conte
     if let Some(c) = rec.llm.as_deref_mut() {
         call(&mut cx, c, content);
     }
-    attributes(&mut cx, &mut rec.attributes);
+    attributes(&mut cx, &mut rec.attributes, true);
     for e in rec.events.iter_mut() {
-        attributes(&mut cx, &mut e.attributes);
+        attributes(&mut cx, &mut e.attributes, false);
     }
     opt_text(&mut cx, &mut rec.status.message);
 }
@@ -428,8 +490,35 @@ mod tests {
             },
             &key,
             &mut s,
+            None,
         );
         assert_eq!(cache.clean.len(), 2);
+    }
+
+    #[test]
+    fn a_position_remembered_clean_still_redacts_a_new_value_there() {
+        let r = Redactor::new(Default::default()).unwrap();
+        let mut cache = Cache::new();
+        let mut run = |key: &str, value: &str| {
+            let mut rec = SpanRecord::new("s");
+            rec.attributes = vec![
+                KeyValue::new("feature.name", "checkout"),
+                KeyValue::new(key, value),
+            ];
+            apply(&r, &mut cache, &mut rec, true);
+            match &rec.attributes[1].value {
+                Value::Str(s) => s.to_string(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(run("user.id", "u-1"), "u-1");
+        assert_eq!(run("user.id", "u-1"), "u-1");
+        assert_eq!(run("user.id", "jane@example.com"), "[REDACTED:EMAIL]");
+        assert_eq!(run("user.id", "u-1"), "u-1");
+        assert_eq!(run("user.id", "jane@example.com"), "[REDACTED:EMAIL]");
+        // The same clean value under a secret-looking key at that position.
+        assert_ne!(run("api_key", "u-1"), "u-1");
+        assert_eq!(r.stats().email, 2);
     }
 
     #[test]
