@@ -36,6 +36,7 @@ pub(crate) struct Cache {
     bytes: usize,
     clean: CleanShort,
     last: LastClean,
+    recent: Recent,
 }
 
 /// Short values (model and provider names, user and session ids, feature
@@ -130,6 +131,42 @@ impl LastClean {
     }
 }
 
+/// The long texts of the last record and what they became, by position
+/// (system prompt, then the conversation so far): an agent hands the same
+/// allocations over call after call, so the n-th long text is mostly the
+/// last record's n-th — one pointer compare instead of two map lookups.
+/// Each slot holds its text, so the address is not reused while it is
+/// there; texts over `RECENT_MAX_LEN` are not kept.
+struct Recent {
+    slots: Vec<Option<(Str, Option<Str>)>>,
+}
+
+const RECENT_SLOTS: usize = 16;
+const RECENT_MAX_LEN: usize = 64 * 1024;
+
+impl Recent {
+    fn new() -> Self {
+        Recent {
+            slots: vec![None; RECENT_SLOTS],
+        }
+    }
+
+    /// What the `i`-th text became, when it is the same allocation.
+    #[inline]
+    fn get(&self, i: usize, s: &Str) -> Option<&Option<Str>> {
+        match self.slots.get(i)? {
+            Some((input, out)) if Str::ptr_eq(input, s) => Some(out),
+            _ => None,
+        }
+    }
+
+    fn keep(&mut self, i: usize, input: Str, out: Option<Str>) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = (input.len() <= RECENT_MAX_LEN).then_some((input, out));
+        }
+    }
+}
+
 /// What the cache holds for a text.
 enum Hit {
     /// The text itself is the result (this allocation, found clean).
@@ -178,6 +215,7 @@ impl Cache {
             bytes: 0,
             clean: CleanShort::new(),
             last: LastClean::new(),
+            recent: Recent::new(),
         }
     }
 
@@ -230,6 +268,8 @@ impl Cache {
 struct Ctx<'a> {
     r: &'a Redactor,
     cache: &'a mut Cache,
+    /// Long texts of this record seen so far (their position, for `Recent`).
+    long_seen: usize,
 }
 
 /// The key under which short texts without a key of their own (messages,
@@ -251,16 +291,31 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
         }
         return;
     }
+    let i = cx.long_seen;
+    cx.long_seen += 1;
+    if let Some(out) = cx.cache.recent.get(i, s) {
+        if let Some(o) = out {
+            *s = o.clone();
+        }
+        return;
+    }
+    let input = s.clone();
+    let out = long_text(cx, &input);
+    cx.cache.recent.keep(i, input, out.clone());
+    if let Some(o) = out {
+        *s = o;
+    }
+}
+
+/// What a long text becomes: `None` when it stays as it is.
+fn long_text(cx: &mut Ctx<'_>, s: &Str) -> Option<Str> {
     let key = match cx.cache.by_addr.get(&str_addr(s)) {
         Some(&key) => key,
         None => crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes()),
     };
     match cx.cache.get(key, s) {
-        Some(Hit::Same) => return,
-        Some(Hit::Use(hit)) => {
-            *s = hit;
-            return;
-        }
+        Some(Hit::Same) => return None,
+        Some(Hit::Use(hit)) => return Some(hit),
         None => {}
     }
     let out: Option<Str> = match cx.r.redact_text(s) {
@@ -274,9 +329,7 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
             output: out.clone(),
         },
     );
-    if let Some(o) = out {
-        *s = o;
-    }
+    out
 }
 
 fn opt_text(cx: &mut Ctx<'_>, s: &mut Option<Str>) {
@@ -386,7 +439,11 @@ fn attributes(cx: &mut Ctx<'_>, attrs: &mut [KeyValue], by_position: bool) {
 /// Redacts `rec` in place. With content capture off, message text is not
 /// exported at all, so it is not scanned either.
 pub(crate) fn apply(r: &Redactor, cache: &mut Cache, rec: &mut SpanRecord, content: bool) {
-    let mut cx = Ctx { r, cache };
+    let mut cx = Ctx {
+        r,
+        cache,
+        long_seen: 0,
+    };
     if let Some(c) = rec.llm.as_deref_mut() {
         call(&mut cx, c, content);
     }
@@ -434,6 +491,7 @@ mod tests {
                 &mut Ctx {
                     r: &r,
                     cache: &mut cache,
+                    long_seen: 0,
                 },
                 &mut s,
             );
@@ -487,12 +545,48 @@ mod tests {
             &mut Ctx {
                 r: &r,
                 cache: &mut cache,
+                long_seen: 0,
             },
             &key,
             &mut s,
             None,
         );
         assert_eq!(cache.clean.len(), 2);
+    }
+
+    #[test]
+    fn a_long_text_at_a_remembered_position_is_served_only_for_its_allocation() {
+        let r = Redactor::new(Default::default()).unwrap();
+        let mut cache = Cache::new();
+        let mut run = |text: &Str| -> Str {
+            let mut rec = SpanRecord::new("s");
+            let mut c = LlmCall::new("openai", Operation::Chat);
+            c.input_messages = vec![Message::new(
+                "user",
+                [Part::Text {
+                    content: text.clone(),
+                }],
+            )];
+            rec.llm = Some(Box::new(c));
+            apply(&r, &mut cache, &mut rec, true);
+            let c = rec.llm.unwrap();
+            let Part::Text { content } = &c.input_messages[0].parts[0] else {
+                panic!()
+            };
+            content.clone()
+        };
+        let clean: Str = "plain words ".repeat(40).into();
+        let pii: Str = format!("{} mail jane@example.com", "context ".repeat(40)).into();
+        assert!(Str::ptr_eq(&run(&clean), &clean));
+        assert!(Str::ptr_eq(&run(&clean), &clean));
+        let red = run(&pii);
+        assert!(red.ends_with("[REDACTED:EMAIL]"), "{red}");
+        assert!(Str::ptr_eq(&run(&pii), &red), "the same result, served");
+        // Another allocation at that position is looked at, not served.
+        let other: Str = format!("{} mail joe@example.com", "context ".repeat(40)).into();
+        assert!(run(&other).ends_with("[REDACTED:EMAIL]"));
+        assert!(Str::ptr_eq(&run(&clean), &clean));
+        assert_eq!(r.stats().email, 2);
     }
 
     #[test]
@@ -533,6 +627,7 @@ mod tests {
                 &mut Ctx {
                     r: &r,
                     cache: &mut cache,
+                    long_seen: 0,
                 },
                 s,
             );
@@ -565,6 +660,7 @@ mod tests {
             &mut Ctx {
                 r: &r,
                 cache: &mut cache,
+                long_seen: 0,
             },
             &mut s,
         );
