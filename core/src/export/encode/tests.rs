@@ -307,26 +307,32 @@ fn a_call_head_copied_from_the_last_span_is_what_a_fresh_write_gives() {
         span("openai", Operation::Chat, Some(&long), None),
         a(),
     ];
+    let mut enc = encoders(Encodings::PROTOBUF);
+    for opts in fixture::modes() {
+        assert_written_fresh(&mut enc, &records, opts);
+    }
+}
+
+/// One batch of `records` through `enc` decodes to what the struct mapping
+/// builds for each of them.
+fn assert_written_fresh(enc: &mut Encoders, records: &[SpanRecord], opts: MapOptions) {
     let limited: Vec<_> = records
         .iter()
         .map(|r| (r.clone(), crate::limits::Applied::default()))
         .collect();
-    let mut enc = encoders(Encodings::PROTOBUF);
-    for opts in fixture::modes() {
-        let batches = encode_all(&mut enc, &limited, opts, usize::MAX);
-        let got = ExportTraceServiceRequest::decode(batches[0].protobuf().unwrap().as_ref())
-            .unwrap()
-            .resource_spans
-            .remove(0)
-            .scope_spans
-            .remove(0)
-            .spans;
-        let want: Vec<_> = records
-            .iter()
-            .map(|r| semconv::to_proto_span(r, opts, 0, 0))
-            .collect();
-        assert_eq!(got, want, "{opts:?}");
-    }
+    let batches = encode_all(enc, &limited, opts, usize::MAX);
+    let got = ExportTraceServiceRequest::decode(batches[0].protobuf().unwrap().as_ref())
+        .unwrap()
+        .resource_spans
+        .remove(0)
+        .scope_spans
+        .remove(0)
+        .spans;
+    let want: Vec<_> = records
+        .iter()
+        .map(|r| semconv::to_proto_span(r, opts, 0, 0))
+        .collect();
+    assert_eq!(got, want, "{opts:?}");
 }
 
 #[test]
@@ -344,9 +350,9 @@ fn free_attributes_copied_from_earlier_spans_are_what_a_fresh_write_gives() {
     let long = "v".repeat(23);
     let mut records = Vec::new();
     for i in 0..200usize {
-        // Repeating pairs, pairs that change with `i` (evicting each other
-        // from the table), a value equal under another key, the empty
-        // text, a long value and non-string values.
+        // Pairs that repeat, pairs that change at their position with `i`,
+        // a value equal under another key, the empty text, a long value,
+        // a non-string value, and a key set twice.
         records.push(span(&[
             ("user.id", s(&format!("user-{}", i % 3))),
             ("session.id", s("sess-1")),
@@ -358,23 +364,6 @@ fn free_attributes_copied_from_earlier_spans_are_what_a_fresh_write_gives() {
             ("user.id", s(&format!("user-{}", i % 3))),
         ]));
     }
-    let limited: Vec<_> = records
-        .iter()
-        .map(|r| (r.clone(), crate::limits::Applied::default()))
-        .collect();
     let mut enc = encoders(Encodings::PROTOBUF);
-    let opts = fixture::modes()[0];
-    let batches = encode_all(&mut enc, &limited, opts, usize::MAX);
-    let got = ExportTraceServiceRequest::decode(batches[0].protobuf().unwrap().as_ref())
-        .unwrap()
-        .resource_spans
-        .remove(0)
-        .scope_spans
-        .remove(0)
-        .spans;
-    let want: Vec<_> = records
-        .iter()
-        .map(|r| semconv::to_proto_span(r, opts, 0, 0))
-        .collect();
-    assert_eq!(got, want);
+    assert_written_fresh(&mut enc, &records, fixture::modes()[0]);
 }
