@@ -114,6 +114,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .filter(|r| *r > 0)
         .unwrap_or(3);
+    let batch: Option<usize> = std::env::var("TT_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut runs = Vec::new();
     for _ in 0..rounds {
         // (a) throughput
@@ -127,10 +130,7 @@ fn main() {
                     let b = b
                         .with_max_queue_size(BIG_QUEUE)
                         .with_max_queue_bytes(1usize << 30);
-                    match std::env::var("TT_BENCH_BATCH")
-                        .ok()
-                        .and_then(|v| v.parse::<usize>().ok())
-                    {
+                    match batch {
                         Some(n) => b.with_max_export_batch_size(n),
                         None => b,
                     }
@@ -330,6 +330,18 @@ fn peer_http(
     }
 }
 
+/// The middle of rounds sorted by export CPU.
+fn median<'a>(rounds: &[&'a Run]) -> &'a Run {
+    rounds[rounds.len() / 2]
+}
+
+/// The median of the rounds' delivered spans per second.
+fn median_per_s(rounds: &[&Run]) -> f64 {
+    let mut per_s: Vec<f64> = rounds.iter().map(|r| r.per_s()).collect();
+    per_s.sort_by(f64::total_cmp);
+    per_s[per_s.len() / 2]
+}
+
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
@@ -367,49 +379,42 @@ fn print_report(runs: &[Run]) {
         );
     }
 
-    // Each run's median round by export CPU (the figure the target is on).
-    let mut names: Vec<&str> = runs.iter().map(|r| r.name).collect();
-    names.dedup();
-    names.sort();
-    names.dedup();
-    let median = |name: &str| -> Option<&Run> {
-        let mut of: Vec<&Run> = runs.iter().filter(|r| r.name == name).collect();
-        of.sort_by(|a, b| a.cpu_us().total_cmp(&b.cpu_us()));
-        of.get(of.len() / 2).copied()
-    };
-    let rounds_of = |name: &str| runs.iter().filter(|r| r.name == name).count();
+    // Each run's rounds, by export CPU: the middle one is the median round
+    // (the figure the target is on).
+    let mut groups: Vec<(&str, Vec<&Run>)> = Vec::new();
+    for r in runs {
+        match groups.iter_mut().find(|(name, _)| *name == r.name) {
+            Some((_, rounds)) => rounds.push(r),
+            None => groups.push((r.name, vec![r])),
+        }
+    }
+    groups.sort_by_key(|(name, _)| *name);
+    for (_, rounds) in &mut groups {
+        rounds.sort_by(|a, b| a.cpu_us().total_cmp(&b.cpu_us()));
+    }
     println!();
     println!(
         "| median round of each run | rounds | export CPU µs/span (every round) | delivered/s (median) |"
     );
     println!("|---|---:|---|---:|");
-    for name in &names {
-        let mut cpu: Vec<f64> = runs
+    for (name, rounds) in &groups {
+        let all: Vec<String> = rounds
             .iter()
-            .filter(|r| r.name == *name)
-            .map(Run::cpu_us)
+            .map(|r| format!("{:.2}", r.cpu_us()))
             .collect();
-        let mut per_s: Vec<f64> = runs
-            .iter()
-            .filter(|r| r.name == *name)
-            .map(Run::per_s)
-            .collect();
-        cpu.sort_by(f64::total_cmp);
-        per_s.sort_by(f64::total_cmp);
-        let all: Vec<String> = cpu.iter().map(|c| format!("{c:.2}")).collect();
         println!(
             "| {name} | {} | **{:.2}** ({}) | {} |",
-            rounds_of(name),
-            cpu[cpu.len() / 2],
+            rounds.len(),
+            median(rounds).cpu_us(),
             all.join(", "),
-            thousands(per_s[per_s.len() / 2] as u64)
+            thousands(median_per_s(rounds) as u64)
         );
     }
     let find = |prefix: &str| {
-        names
+        groups
             .iter()
-            .find(|n| n.starts_with(prefix))
-            .and_then(|n| median(n))
+            .find(|(name, _)| name.starts_with(prefix))
+            .map(|(_, rounds)| median(rounds))
     };
     println!();
     println!(
@@ -441,23 +446,21 @@ fn print_report(runs: &[Run]) {
 
     println!();
     println!("targets:");
-    if let Some(r) = find("throughput: tokentrace → OTLP") {
-        check(
-            &format!(
-                "OTLP/HTTP delivered/s >= 100,000 ({})",
-                thousands(r.per_s() as u64)
-            ),
-            r.per_s() >= 100_000.0,
-        );
-    }
-    if let Some(r) = find("throughput: tokentrace → local") {
-        check(
-            &format!(
-                "local store delivered/s >= 100,000 ({})",
-                thousands(r.per_s() as u64)
-            ),
-            r.per_s() >= 100_000.0,
-        );
+    for (prefix, what) in [
+        ("throughput: tokentrace → OTLP", "OTLP/HTTP"),
+        ("throughput: tokentrace → local", "local store"),
+    ] {
+        if let Some((_, rounds)) = groups.iter().find(|(n, _)| n.starts_with(prefix)) {
+            let per_s = median_per_s(rounds);
+            check(
+                &format!(
+                    "{what} delivered/s >= 100,000 (median of {} rounds: {})",
+                    rounds.len(),
+                    thousands(per_s as u64)
+                ),
+                per_s >= 100_000.0,
+            );
+        }
     }
     // Zero drops in every round, not only the median one.
     for r in runs
@@ -487,18 +490,19 @@ fn print_report(runs: &[Run]) {
             }
         }
     }
-    for name in names.iter().filter(|n| n.contains("tokentrace → OTLP")) {
-        if let Some(r) = median(name) {
-            check(
-                &format!(
-                    "{}: export CPU <= 1.5 µs/span (median of {} rounds: {:.2})",
-                    r.name,
-                    rounds_of(name),
-                    r.cpu_us()
-                ),
-                r.cpu_us() <= 1.5,
-            );
-        }
+    for (name, rounds) in groups
+        .iter()
+        .filter(|(n, _)| n.contains("tokentrace → OTLP"))
+    {
+        let r = median(rounds);
+        check(
+            &format!(
+                "{name}: export CPU <= 1.5 µs/span (median of {} rounds: {:.2})",
+                rounds.len(),
+                r.cpu_us()
+            ),
+            r.cpu_us() <= 1.5,
+        );
     }
 
     println!();

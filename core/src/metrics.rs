@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::fasthash::FastState;
-use crate::model::{LlmCall, SpanRecord, Str, Value, same_opt_str, same_str};
+use crate::model::{LlmCall, SpanRecord, Str, Value};
 use crate::semconv::{keys, kv_str};
 
 pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
@@ -57,11 +57,11 @@ impl SeriesKey {
         self.token_type.is_empty()
             && self.error_type.is_none()
             && self.operation == call.operation.as_str()
-            && same_str(&self.provider, &call.provider)
-            && same_opt_str(self.request_model.as_ref(), call.request_model.as_ref())
-            && same_opt_str(self.response_model.as_ref(), call.response_model.as_ref())
-            && same_opt_str(self.feature.as_ref(), feature)
-            && same_opt_str(self.server_address.as_ref(), call.server_address.as_ref())
+            && self.provider == call.provider
+            && self.request_model == call.request_model
+            && self.response_model == call.response_model
+            && self.feature.as_ref() == feature
+            && self.server_address == call.server_address
     }
 
     fn attributes(&self) -> Vec<PKeyValue> {

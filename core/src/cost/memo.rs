@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::{CallCost, ModelPrice, PriceTable};
 use crate::fasthash::FastState;
-use crate::model::{LlmCall, Str, Usage, same_str};
+use crate::model::{LlmCall, Str, Usage};
 
 /// Distinct `(provider, model)` pairs kept; beyond, the memo starts over, so
 /// a stream of made-up model names cannot grow it without bound.
@@ -27,8 +27,8 @@ impl PriceMemo {
     /// `table.lookup(provider, model)`, memoised.
     fn lookup(&mut self, table: &PriceTable, provider: &Str, model: &Str) -> Option<ModelPrice> {
         if let Some((p, m, price)) = &self.last
-            && same_str(m, model)
-            && same_str(p, provider)
+            && m == model
+            && p == provider
         {
             return *price;
         }

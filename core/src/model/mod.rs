@@ -15,4 +15,3 @@ pub use llm_call::{
 pub use span::{Event, SpanKind, SpanRecord, Status, StatusCode, now_unix_nanos};
 pub(crate) use value::str_addr;
 pub use value::{KeyValue, Str, Value, str_from_bytes_lossy};
-pub(crate) use value::{same_opt_str, same_str};

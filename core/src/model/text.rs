@@ -45,6 +45,16 @@ impl Str {
         }
     }
 
+    /// Takes over an owned text: copied inline when short (the owner is
+    /// dropped), moved into the shared allocation otherwise.
+    fn owned<T: Deref<Target = str> + Into<Arc<str>>>(s: T) -> Str {
+        if s.len() <= INLINE_MAX {
+            Str::new(&s)
+        } else {
+            Str(Repr::Shared(s.into()))
+        }
+    }
+
     #[inline]
     pub fn as_str(&self) -> &str {
         match &self.0 {
@@ -203,20 +213,12 @@ impl From<&String> for Str {
 }
 impl From<String> for Str {
     fn from(s: String) -> Str {
-        if s.len() <= INLINE_MAX {
-            Str::new(&s)
-        } else {
-            Str(Repr::Shared(Arc::from(s)))
-        }
+        Str::owned(s)
     }
 }
 impl From<Box<str>> for Str {
     fn from(s: Box<str>) -> Str {
-        if s.len() <= INLINE_MAX {
-            Str::new(&s)
-        } else {
-            Str(Repr::Shared(Arc::from(s)))
-        }
+        Str::owned(s)
     }
 }
 impl From<Cow<'_, str>> for Str {
@@ -229,11 +231,7 @@ impl From<Cow<'_, str>> for Str {
 }
 impl From<Arc<str>> for Str {
     fn from(s: Arc<str>) -> Str {
-        if s.len() <= INLINE_MAX {
-            Str::new(&s)
-        } else {
-            Str(Repr::Shared(s))
-        }
+        Str::owned(s)
     }
 }
 impl From<&Str> for Str {

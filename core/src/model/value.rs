@@ -37,23 +37,6 @@ pub(crate) fn str_addr(s: &Str) -> usize {
         .map_or(0, |a| std::sync::Arc::as_ptr(a).cast::<u8>() as usize)
 }
 
-/// Equal texts; the same allocation (the usual case for texts a process
-/// repeats) is recognised without comparing bytes.
-#[inline]
-pub(crate) fn same_str(a: &Str, b: &Str) -> bool {
-    a == b
-}
-
-/// Equal optional texts, as [`same_str`].
-#[inline]
-pub(crate) fn same_opt_str(a: Option<&Str>, b: Option<&Str>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => same_str(a, b),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
 /// An attribute value, as in OpenTelemetry (no maps: nested data travels as
 /// JSON text, see `Value::Json`).
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value, same_str, str_addr};
+use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value, str_addr};
 use crate::redact::Redactor;
 
 /// Texts shorter than this are scanned directly (hashing would not pay).
@@ -79,7 +79,7 @@ impl CleanShort {
     fn contains(&self, h: u64, key: &Str, value: &Str) -> bool {
         self.slots[Self::slot(h)]
             .as_ref()
-            .is_some_and(|(k, v)| k == key && same_str(v, value))
+            .is_some_and(|(k, v)| k == key && v == value)
     }
 
     fn insert(&mut self, h: u64, key: Str, value: Str) {
@@ -112,21 +112,18 @@ impl LastClean {
         }
     }
 
+    /// `pos`: the attribute's position in its record (`None`: not a
+    /// record's own attribute, never remembered).
     #[inline]
-    fn is(&self, i: usize, key: &Str, value: &Str) -> bool {
-        matches!(self.slots.get(i), Some(Some((k, v))) if k == key && v == value)
+    fn is(&self, pos: Option<usize>, key: &Str, value: &Str) -> bool {
+        matches!(pos.and_then(|i| self.slots.get(i)), Some(Some((k, v))) if k == key && v == value)
     }
 
-    fn keep(&mut self, i: usize, key: &Str, value: &Str) {
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = (key.shared().is_none() && value.shared().is_none())
+    /// Remembers the pair at `pos` clean (`clean`), or forgets it.
+    fn set(&mut self, pos: Option<usize>, key: &Str, value: &Str, clean: bool) {
+        if let Some(slot) = pos.and_then(|i| self.slots.get_mut(i)) {
+            *slot = (clean && key.shared().is_none() && value.shared().is_none())
                 .then(|| (key.clone(), value.clone()));
-        }
-    }
-
-    fn forget(&mut self, i: usize) {
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = None;
         }
     }
 }
@@ -225,7 +222,7 @@ impl Cache {
     /// (the content JSON memoises its escaping that way).
     fn get(&self, key: u64, s: &Str) -> Option<Hit> {
         let e = self.map.get(&key)?;
-        if !same_str(&e.input, s) {
+        if e.input != *s {
             return None;
         }
         Some(match &e.output {
@@ -379,9 +376,7 @@ fn call(cx: &mut Ctx<'_>, c: &mut LlmCall, content: bool) {
 /// replace whenever the result is not the input itself. `pos`: the
 /// attribute's position in its record, for [`LastClean`].
 fn keyed(cx: &mut Ctx<'_>, key: &Str, s: &mut Str, pos: Option<usize>) {
-    if let Some(i) = pos
-        && cx.cache.last.is(i, key, s)
-    {
+    if cx.cache.last.is(pos, key, s) {
         return;
     }
     // Long values are rare in attributes and mostly unique: scanned directly.
@@ -389,9 +384,7 @@ fn keyed(cx: &mut Ctx<'_>, key: &Str, s: &mut Str, pos: Option<usize>) {
     let h = if short {
         let h = CleanShort::key(cx.cache.seed, key, s);
         if cx.cache.clean.contains(h, key, s) {
-            if let Some(i) = pos {
-                cx.cache.last.keep(i, key, s);
-            }
+            cx.cache.last.set(pos, key, s, true);
             return;
         }
         Some(h)
@@ -405,16 +398,12 @@ fn keyed(cx: &mut Ctx<'_>, key: &Str, s: &mut Str, pos: Option<usize>) {
     };
     match (replacement, h) {
         (Some(o), _) => {
+            cx.cache.last.set(pos, key, s, false);
             *s = o.into();
-            if let Some(i) = pos {
-                cx.cache.last.forget(i);
-            }
         }
         (None, Some(h)) => {
             cx.cache.clean.insert(h, key.clone(), s.clone());
-            if let Some(i) = pos {
-                cx.cache.last.keep(i, key, s);
-            }
+            cx.cache.last.set(pos, key, s, true);
         }
         (None, None) => {}
     }

@@ -293,10 +293,6 @@ impl AttrSink for Attrs<'_> {
     fn bool_array(&mut self, key: &str, v: &[bool]) {
         self.array(key, v, |_| ANY_BOOL_LEN, |b, &x| put_any_bool(b, x));
     }
-    /// The content JSON, the span's largest value, written in place: its
-    /// three enclosing lengths (`KeyValue`, `AnyValue`, the string) are
-    /// reserved and filled in after, instead of building the JSON aside
-    /// and copying it.
     fn call_head(&mut self, call: &LlmCall, write: impl FnOnce(&mut Self)) {
         let field = self.field;
         if let Some(bytes) = self
@@ -330,6 +326,10 @@ impl AttrSink for Attrs<'_> {
             r.pairs.keep(i, field, key, v, &self.buf[start..]);
         }
     }
+    /// The content JSON, the span's largest value, written in place: its
+    /// three enclosing lengths (`KeyValue`, `AnyValue`, the string) are
+    /// reserved and filled in after, instead of building the JSON aside
+    /// and copying it.
     fn content(&mut self, key: &str, c: Content<'_>) {
         let kv = open(self.buf, self.field);
         put_string(self.buf, 1, key);
