@@ -117,6 +117,9 @@ fn main() {
     let batch: Option<usize> = std::env::var("TT_BENCH_BATCH")
         .ok()
         .and_then(|v| v.parse().ok());
+    let batch_bytes: Option<usize> = std::env::var("TT_BENCH_BATCH_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut runs = Vec::new();
     for _ in 0..rounds {
         // (a) throughput
@@ -130,8 +133,12 @@ fn main() {
                     let b = b
                         .with_max_queue_size(BIG_QUEUE)
                         .with_max_queue_bytes(1usize << 30);
-                    match batch {
+                    let b = match batch {
                         Some(n) => b.with_max_export_batch_size(n),
+                        None => b,
+                    };
+                    match batch_bytes {
+                        Some(n) => b.with_max_batch_bytes(n),
                         None => b,
                     }
                 },

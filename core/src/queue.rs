@@ -47,7 +47,8 @@ impl RecordQueue {
     }
 
     /// Never blocks. Returns the queue length after the push.
-    pub fn push(&self, record: SpanRecord) -> Result<usize, PushError> {
+    /// Queues `record`; returns the queue's length and bytes with it.
+    pub fn push(&self, record: SpanRecord) -> Result<(usize, usize), PushError> {
         let bytes = record.approx_bytes();
         if bytes > self.max_bytes {
             return Err(PushError::Oversize);
@@ -64,7 +65,7 @@ impl RecordQueue {
             return Err(PushError::Bytes);
         }
         self.items.push(Entry { record, bytes });
-        Ok(len)
+        Ok((len, before + bytes))
     }
 
     pub fn pop(&self) -> Option<(SpanRecord, usize)> {

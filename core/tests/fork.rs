@@ -124,9 +124,38 @@ fn fork_delivers_every_span_once() {
         rx2.spans().into_iter().map(|s| s.span.span_id).collect();
     assert_eq!(ids.len(), 15, "no duplicates");
 
-    // 2b. The same when the drain was split into several batches by the
-    //     byte budget: the batches not yet sent are kept as well.
-    let (rx4, t4) = export_hanging(builder().with_max_batch_bytes(1usize), "split", 6);
+    // 2b. The same when records leaving together were split into several
+    //     batches by the byte budget: the batches not yet sent are kept as
+    //     well. (A drain of the queue stops at the budget; a trace the tail
+    //     sampler held is released whole, here six spans of one byte-budget
+    //     batch each.)
+    let rx4 = FakeOtlp::start();
+    rx4.push(Behavior::Hang);
+    let t4 = Tracer::new(
+        builder()
+            .with_max_batch_bytes(1usize)
+            .with_tail_sampling(tokentrace_core::sample::TailConfig {
+                keep_ratio: 1.0,
+                ..Default::default()
+            })
+            .with_endpoint(rx4.http_endpoint())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let root = simple("split-root");
+    for i in 0..5 {
+        let mut child = simple(&format!("split-{i}"));
+        child.trace_id = root.trace_id;
+        child.parent_span_id = Some(root.span_id);
+        t4.record(child);
+    }
+    t4.record(root);
+    let _ = t4.flush(Duration::from_millis(1));
+    assert!(
+        rx4.wait_for_attempts(1, Duration::from_secs(10)),
+        "export in flight"
+    );
     let code = fork_with(&t4, |t| t.flush(Duration::from_secs(10)).is_ok());
     assert_eq!(code, 0);
     t4.flush(Duration::from_secs(10))

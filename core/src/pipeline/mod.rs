@@ -94,7 +94,10 @@ pub(crate) struct Pipeline {
     wait_lock: Mutex<()>,
     done: Condvar,
     exporter_stats: Mutex<Vec<ExporterStats>>,
+    /// A batch is due at this many queued records or bytes: the worker is
+    /// woken then instead of at its next delay.
     batch_size: usize,
+    batch_bytes: usize,
     /// Tail sampler state; lives here (not on the worker's stack) so it
     /// survives worker restarts around a fork.
     pub tail: Mutex<Option<crate::sample::tail::TailSampler>>,
@@ -125,6 +128,7 @@ impl Pipeline {
             done: Condvar::new(),
             exporter_stats: Mutex::new(Vec::new()),
             batch_size: config.batch.max_export_batch_size,
+            batch_bytes: config.batch.max_batch_bytes,
             metrics: Mutex::new(metrics.then(crate::metrics::Aggregator::new)),
             metrics_flush_req: AtomicU64::new(0),
             metrics_flush_done: AtomicU64::new(0),
@@ -391,12 +395,14 @@ impl Tracer {
             return false;
         }
         match p.queue.push(span) {
-            Ok(len) => {
+            Ok((len, bytes)) => {
                 p.counters.enqueued.fetch_add(1, Relaxed);
                 if p.state() != WorkerState::Running {
                     self.ensure_worker(&p);
                 }
-                if len >= p.batch_size && !p.wake_pending.swap(true, Relaxed) {
+                if (len >= p.batch_size || bytes >= p.batch_bytes)
+                    && !p.wake_pending.swap(true, Relaxed)
+                {
                     p.notify.notify_one();
                 }
                 true

@@ -259,6 +259,44 @@ fn batches_are_split_by_bytes() {
 }
 
 #[test]
+fn a_batch_full_by_bytes_is_sent_alone_and_without_waiting_for_the_delay() {
+    // A minute's delay and 512 spans a batch: only the byte budget can make
+    // 40 queued spans due.
+    let cfg = base()
+        .with_exporters([])
+        .with_schedule_delay(Duration::from_secs(60))
+        .with_max_batch_bytes(64 * 1024usize)
+        .build()
+        .unwrap();
+    let (t, tx, gate) = gated(cfg, false);
+    // One small span first, so the worker has exported and gone to sleep
+    // for the delay: the producer must wake it.
+    t.record(SpanRecord::new("small"));
+    t.flush(Duration::from_millis(1)).ok();
+    wait_for(|| gate.calls.load(SeqCst) == 1);
+    tx.send(()).unwrap();
+    wait_for(|| gate.batches.lock().unwrap().len() == 1);
+    std::thread::sleep(Duration::from_millis(50));
+    for _ in 0..40 {
+        let mut r = SpanRecord::new("big");
+        r.attributes
+            .push(KeyValue::new("payload", "x".repeat(7 * 1024)));
+        t.record(r);
+    }
+    wait_for(|| gate.calls.load(SeqCst) == 2);
+    // While the first request is out, the rest wait in the queue: the
+    // worker read one request's worth, not a whole 512-span drain to encode
+    // ahead of sending.
+    let queued = t.stats().queue_len;
+    assert!((30..40).contains(&queued), "{queued} still queued");
+    drop(tx);
+    t.flush(Duration::from_secs(5)).unwrap();
+    let batches = gate.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 41);
+    assert!(batches.iter().all(|n| *n <= 9), "{batches:?}");
+}
+
+#[test]
 fn queue_is_bounded_by_bytes() {
     let cfg = base()
         .with_exporters([])

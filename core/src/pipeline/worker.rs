@@ -121,6 +121,11 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
         .fold(Encodings::default(), |w, e| w.union(e.encodings()));
     let processor = Processor::new(&shared.config, &shared.sdk_language, want);
     let batch_size = shared.config.batch.max_export_batch_size;
+    // A batch is due, and a drain ends, at the request's byte budget as at
+    // its span count: large spans go out without waiting for the delay, and
+    // one request is encoded and sent before the next is read from the
+    // queue (instead of a whole drain encoded ahead, split, and held).
+    let drain_bytes = shared.config.batch.max_batch_bytes.max(1);
     let delay = shared.config.batch.schedule_delay;
     let mut last_export = Instant::now();
     let mut last_metrics = Instant::now();
@@ -152,6 +157,7 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
         let qlen = p.queue.len();
         let flush_wanted = p.flush_target.load(SeqCst) > p.counters.settled.load(SeqCst);
         let due = qlen >= batch_size
+            || p.queue.bytes() >= drain_bytes
             || flush_wanted
             || shutting
             || (qlen > 0 && last_export.elapsed() >= delay);
@@ -160,7 +166,7 @@ async fn run(shared: &Arc<Shared>, p: &Arc<Pipeline>) -> Exit {
             // The records' sizes as the queue counted them: the first batch's
             // buffer starts near its final size instead of doubling up to it.
             let mut bytes = 0;
-            while records.len() < batch_size {
+            while records.len() < batch_size && bytes < drain_bytes {
                 match p.queue.pop() {
                     Some((r, b)) => {
                         records.push(r);
