@@ -43,7 +43,7 @@ demo-rust: ## the same kind of workflow recorded from Rust, then shown with the 
 lint: $(VENV)/.ready ## rustfmt, clippy (warnings are errors) and ruff
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -q -- -D warnings
-	$(VENV)/bin/ruff check bindings-python tests/fake-llm tests/e2e bench/python
+	$(VENV)/bin/ruff check bindings-python tests/fake-llm tests/e2e bench/python bench/pipeline_ab.py
 
 .PHONY: test-rust
 test-rust: ## Rust unit and integration tests
