@@ -67,6 +67,8 @@ struct Run {
     /// Request body bytes the receiver got (`None`: not an OTLP/HTTP run).
     wire_bytes: Option<u64>,
     threads: BTreeMap<String, u64>,
+    /// User and system time by thread (10 ms resolution).
+    user_sys: BTreeMap<String, (u64, u64)>,
     stats: Option<Stats>,
 }
 
@@ -221,6 +223,7 @@ fn tt_http(
     let _ = tracer.shutdown(Duration::from_secs(30));
     let stats = tracer.stats();
     let threads = cpu::delta_by_name(&before, &after);
+    let user_sys = cpu::user_sys_by_name(&before, &after);
     Run {
         name: leak(format!("{name}: tokentrace → OTLP/HTTP")),
         config,
@@ -238,6 +241,7 @@ fn tt_http(
                 - warm_bytes,
         ),
         threads,
+        user_sys,
         stats: Some(stats),
     }
 }
@@ -284,6 +288,7 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
         .unwrap_or(0)
         .saturating_sub(1);
     let threads = cpu::delta_by_name(&before, &after);
+    let user_sys = cpu::user_sys_by_name(&before, &after);
     Run {
         name: "throughput: tokentrace → local store",
         config: "queue 262,144 / 1 GiB",
@@ -296,6 +301,7 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
         export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
         wire_bytes: None,
         threads,
+        user_sys,
         stats: Some(stats),
     }
 }
@@ -322,6 +328,7 @@ fn peer_http(
     let after = cpu::snapshot();
     peer.shutdown(Duration::from_secs(30));
     let threads = cpu::delta_by_name(&before, &after);
+    let user_sys = cpu::user_sys_by_name(&before, &after);
     Run {
         name: leak(format!("{name}: opentelemetry_sdk + otlp → OTLP/HTTP")),
         config,
@@ -339,6 +346,7 @@ fn peer_http(
                 - warm_bytes,
         ),
         threads,
+        user_sys,
         stats: None,
     }
 }
@@ -519,13 +527,21 @@ fn print_report(runs: &[Run]) {
     }
 
     println!();
-    println!("CPU by thread (ms) during each run:");
+    println!("CPU by thread (ms; user / system in 10 ms ticks) during each run:");
     for r in runs {
         let parts: Vec<String> = r
             .threads
             .iter()
             .filter(|(_, v)| **v >= 1_000_000)
-            .map(|(k, v)| format!("{k} {:.0}", *v as f64 / 1e6))
+            .map(|(k, v)| {
+                let (u, s) = r.user_sys.get(k).copied().unwrap_or_default();
+                format!(
+                    "{k} {:.0} ({:.0} / {:.0})",
+                    *v as f64 / 1e6,
+                    u as f64 / 1e6,
+                    s as f64 / 1e6
+                )
+            })
             .collect();
         println!("  {}: {}", r.name, parts.join(", "));
     }

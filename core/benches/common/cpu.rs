@@ -12,6 +12,23 @@ pub struct ThreadCpu {
     /// `comm`: the thread name, cut to 15 bytes by the kernel.
     pub name: String,
     pub cpu_ns: u64,
+    /// User and system time (`stat`, in clock ticks of 10 ms).
+    pub user_sys_ticks: (u64, u64),
+}
+
+/// `utime` and `stime` of a thread, in clock ticks.
+fn user_sys_ticks(tid: &str) -> Option<(u64, u64)> {
+    let stat = fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // Fields after the parenthesised name; utime and stime are fields 14, 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some((f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?))
+}
+
+fn ticks_to_ns(ticks: u64) -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    ticks * 1_000_000_000 / hz
 }
 
 fn cpu_ns(tid: &str) -> Option<u64> {
@@ -20,14 +37,8 @@ fn cpu_ns(tid: &str) -> Option<u64> {
     {
         return Some(v);
     }
-    let stat = fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
-    // Fields after the parenthesised name; utime and stime are fields 14, 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Some(ticks * 1_000_000_000 / hz)
+    let (user, sys) = user_sys_ticks(tid)?;
+    Some(ticks_to_ns(user + sys))
 }
 
 /// Every live thread of this process.
@@ -47,6 +58,7 @@ pub fn snapshot() -> Vec<ThreadCpu> {
                 tid: t,
                 name,
                 cpu_ns: ns,
+                user_sys_ticks: user_sys_ticks(&tid).unwrap_or_default(),
             });
         }
     }
@@ -62,6 +74,22 @@ pub fn delta_by_name(before: &[ThreadCpu], after: &[ThreadCpu]) -> BTreeMap<Stri
             .find(|b| b.tid == a.tid)
             .map_or(0, |b| b.cpu_ns);
         *out.entry(a.name.clone()).or_insert(0) += a.cpu_ns.saturating_sub(prev);
+    }
+    out
+}
+
+/// User and system nanoseconds spent between two snapshots (10 ms ticks),
+/// summed by thread name: the thread's own work against the kernel's.
+pub fn user_sys_by_name(before: &[ThreadCpu], after: &[ThreadCpu]) -> BTreeMap<String, (u64, u64)> {
+    let mut out = BTreeMap::new();
+    for a in after {
+        let (u0, s0) = before
+            .iter()
+            .find(|b| b.tid == a.tid)
+            .map_or((0, 0), |b| b.user_sys_ticks);
+        let e = out.entry(a.name.clone()).or_insert((0, 0));
+        e.0 += ticks_to_ns(a.user_sys_ticks.0.saturating_sub(u0));
+        e.1 += ticks_to_ns(a.user_sys_ticks.1.saturating_sub(s0));
     }
     out
 }
