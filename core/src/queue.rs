@@ -46,8 +46,7 @@ impl RecordQueue {
         }
     }
 
-    /// Never blocks. Returns the queue length after the push.
-    /// Queues `record`; returns the queue's length and bytes with it.
+    /// Never blocks. Returns the queue's length and bytes after the push.
     pub fn push(&self, record: SpanRecord) -> Result<(usize, usize), PushError> {
         let bytes = record.approx_bytes();
         if bytes > self.max_bytes {
