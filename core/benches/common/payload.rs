@@ -201,6 +201,50 @@ impl Payload {
         r
     }
 
+    /// The user message and completion of call `i`: the shared texts with
+    /// the call's number written over their start, so that no two calls
+    /// carry the same text (a new question, a new answer). The system prompt
+    /// stays shared, as an application's does.
+    pub fn fresh_texts(&self, i: u64) -> (String, String) {
+        let stamp = |base: &str| {
+            let head = format!("#{i} ");
+            let mut s = String::with_capacity(base.len());
+            s.push_str(&head);
+            s.push_str(&base[head.len().min(base.len())..]);
+            s
+        };
+        (stamp(&self.user), stamp(&self.completion))
+    }
+
+    /// tokentrace with the texts of call `i` (`fresh_texts`): the worker's
+    /// memos (escape, redaction) cannot serve them; every text is scanned
+    /// and escaped.
+    pub fn record_fresh(&self, i: u64) -> SpanRecord {
+        let (user, completion) = self.fresh_texts(i);
+        self.record_with(self.system.clone(), user.into(), completion.into())
+    }
+
+    /// The peer with the texts of call `i`, its content JSON serialised per
+    /// call on the application thread, as its GenAI instrumentations do.
+    pub fn peer_span_fresh<T: opentelemetry::trace::Tracer>(&self, tracer: &T, i: u64) {
+        let (user, completion) = self.fresh_texts(i);
+        let input = serde_json::json!([
+            {"role": "system", "parts": [{"type": "text", "content": &*self.system}]},
+            {"role": "user", "parts": [{"type": "text", "content": user}]},
+        ])
+        .to_string();
+        let output = serde_json::json!([
+            {"role": "assistant", "parts": [{"type": "text", "content": completion}],
+             "finish_reason": "stop"},
+        ])
+        .to_string();
+        self.peer_span_with(
+            tracer,
+            OtelValue::String(StringValue::from(input)),
+            OtelValue::String(StringValue::from(output)),
+        );
+    }
+
     /// The peer: the same span through the OpenTelemetry API, started and
     /// ended on `tracer` (its processor takes it from there).
     #[inline]
