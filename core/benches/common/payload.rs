@@ -111,16 +111,7 @@ impl Payload {
         let system = text(SYSTEM_BYTES, 1);
         let user = text(PROMPT_BYTES - SYSTEM_BYTES, 2);
         let completion = text(COMPLETION_BYTES, 3);
-        let input_json = serde_json::json!([
-            {"role": "system", "parts": [{"type": "text", "content": system}]},
-            {"role": "user", "parts": [{"type": "text", "content": user}]},
-        ])
-        .to_string();
-        let output_json = serde_json::json!([
-            {"role": "assistant", "parts": [{"type": "text", "content": completion}],
-             "finish_reason": "stop"},
-        ])
-        .to_string();
+        let (input_json, output_json) = content_json(&system, &user, &completion);
         Payload {
             name: SPAN_NAME.into(),
             provider: "openai".into(),
@@ -228,16 +219,7 @@ impl Payload {
     /// call on the application thread, as its GenAI instrumentations do.
     pub fn peer_span_fresh<T: opentelemetry::trace::Tracer>(&self, tracer: &T, i: u64) {
         let (user, completion) = self.fresh_texts(i);
-        let input = serde_json::json!([
-            {"role": "system", "parts": [{"type": "text", "content": &*self.system}]},
-            {"role": "user", "parts": [{"type": "text", "content": user}]},
-        ])
-        .to_string();
-        let output = serde_json::json!([
-            {"role": "assistant", "parts": [{"type": "text", "content": completion}],
-             "finish_reason": "stop"},
-        ])
-        .to_string();
+        let (input, output) = content_json(&self.system, &user, &completion);
         self.peer_span_with(
             tracer,
             OtelValue::String(StringValue::from(input)),
@@ -293,6 +275,22 @@ impl Payload {
             .start(tracer);
         span.end();
     }
+}
+
+/// `gen_ai.input.messages` and `gen_ai.output.messages` as the peer's
+/// instrumentations serialise them.
+fn content_json(system: &str, user: &str, completion: &str) -> (String, String) {
+    let input = serde_json::json!([
+        {"role": "system", "parts": [{"type": "text", "content": system}]},
+        {"role": "user", "parts": [{"type": "text", "content": user}]},
+    ])
+    .to_string();
+    let output = serde_json::json!([
+        {"role": "assistant", "parts": [{"type": "text", "content": completion}],
+         "finish_reason": "stop"},
+    ])
+    .to_string();
+    (input, output)
 }
 
 #[inline]
