@@ -219,15 +219,19 @@ fn main() {
     print_report(&runs);
 }
 
-fn base(endpoint: &str) -> ConfigBuilder {
+/// tokentrace's configuration in every run, before the run's own settings.
+fn common() -> ConfigBuilder {
     // TT_BENCH_REDACTION=off: tokentrace without its redaction stage (the
     // peer has none), to tell that stage's share apart.
     let redaction = std::env::var("TT_BENCH_REDACTION").map_or(true, |v| v != "off");
     Config::builder()
         .with_env(EnvSnapshot::empty())
         .with_service_name("bench")
-        .with_endpoint(endpoint.to_string())
         .with_redaction_enabled(redaction)
+}
+
+fn base(endpoint: &str) -> ConfigBuilder {
+    common().with_endpoint(endpoint.to_string())
 }
 
 /// Runs `record` `n` times on this thread: (wall time, this thread's CPU time).
@@ -313,7 +317,7 @@ fn warm_up(recv: &Receiver, send: impl FnOnce()) -> u64 {
 
 fn tt_file(payload: &Payload, n: u64) -> Run {
     let dir = TempDir::new("store");
-    let cfg = base("http://127.0.0.1:9")
+    let cfg = common()
         .with_exporters([ExporterKind::File])
         .with_dir(dir.0.clone())
         .with_store_max_total_bytes(8u64 << 30)

@@ -38,15 +38,13 @@ fn fork_with(t: &Tracer, child: impl FnOnce(&Tracer) -> bool) -> i32 {
     libc::WEXITSTATUS(status)
 }
 
-/// A tracer whose first export (of `n` spans named `prefix-i`) hangs at
+/// A tracer whose first export (of what `record` records) hangs at
 /// the receiver: returned once that request is in flight.
-fn export_hanging(b: ConfigBuilder, prefix: &str, n: usize) -> (FakeOtlp, Tracer) {
+fn export_hanging(b: ConfigBuilder, record: impl FnOnce(&Tracer)) -> (FakeOtlp, Tracer) {
     let rx = FakeOtlp::start();
     rx.push(Behavior::Hang);
     let t = Tracer::new(b.with_endpoint(rx.http_endpoint()).build().unwrap()).unwrap();
-    for i in 0..n {
-        t.record(simple(&format!("{prefix}-{i}")));
-    }
+    record(&t);
     let _ = t.flush(Duration::from_millis(1));
     assert!(
         rx.wait_for_attempts(1, Duration::from_secs(10)),
@@ -104,7 +102,11 @@ fn fork_delivers_every_span_once() {
 
     // 2. Fork while an export hangs in flight: the parent resends it after
     //    the fork, the child never sends it.
-    let (rx2, t2) = export_hanging(builder(), "inflight", 10);
+    let (rx2, t2) = export_hanging(builder(), |t| {
+        for i in 0..10 {
+            t.record(simple(&format!("inflight-{i}")));
+        }
+    });
     let code = fork_with(&t2, |t| {
         for i in 0..5 {
             t.record(simple(&format!("kid-{i}")));
@@ -129,33 +131,22 @@ fn fork_delivers_every_span_once() {
     //     well. (A drain of the queue stops at the budget; a trace the tail
     //     sampler held is released whole, here six spans of one byte-budget
     //     batch each.)
-    let rx4 = FakeOtlp::start();
-    rx4.push(Behavior::Hang);
-    let t4 = Tracer::new(
-        builder()
-            .with_max_batch_bytes(1usize)
-            .with_tail_sampling(tokentrace_core::sample::TailConfig {
-                keep_ratio: 1.0,
-                ..Default::default()
-            })
-            .with_endpoint(rx4.http_endpoint())
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let root = simple("split-root");
-    for i in 0..5 {
-        let mut child = simple(&format!("split-{i}"));
-        child.trace_id = root.trace_id;
-        child.parent_span_id = Some(root.span_id);
-        t4.record(child);
-    }
-    t4.record(root);
-    let _ = t4.flush(Duration::from_millis(1));
-    assert!(
-        rx4.wait_for_attempts(1, Duration::from_secs(10)),
-        "export in flight"
+    let split = builder().with_max_batch_bytes(1usize).with_tail_sampling(
+        tokentrace_core::sample::TailConfig {
+            keep_ratio: 1.0,
+            ..Default::default()
+        },
     );
+    let (rx4, t4) = export_hanging(split, |t| {
+        let root = simple("split-root");
+        for i in 0..5 {
+            let mut child = simple(&format!("split-{i}"));
+            child.trace_id = root.trace_id;
+            child.parent_span_id = Some(root.span_id);
+            t.record(child);
+        }
+        t.record(root);
+    });
     let code = fork_with(&t4, |t| t.flush(Duration::from_secs(10)).is_ok());
     assert_eq!(code, 0);
     t4.flush(Duration::from_secs(10))
