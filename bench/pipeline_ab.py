@@ -11,7 +11,12 @@ unpaired medians of a few runs disagree.
     python3 bench/pipeline_ab.py -n 6 "" "TT_BENCH_BATCH_BYTES=1048576"
 
 A configuration is a space-separated list of NAME=VALUE environment settings
-("" for none). The bench binary is built (release) on the first call.
+("" for none). The bench binary is built (release) on the first call;
+`BENCH_BIN=PATH` in a configuration runs another build instead (a copy of
+the binary before a change, to compare two builds the same way):
+
+    cp target/release/deps/pipeline-<hash> /tmp/pipeline-before   # then change, rebuild
+    python3 bench/pipeline_ab.py --only tt-http-new BENCH_BIN=/tmp/pipeline-before ""
 """
 
 from __future__ import annotations
@@ -49,7 +54,10 @@ def run_once(binary: str, config: str, only: str, rounds: int) -> dict[str, list
     env = dict(os.environ, TT_BENCH_ONLY=only, TT_BENCH_ROUNDS=str(rounds))
     for setting in config.split():
         name, _, value = setting.partition("=")
-        env[name] = value
+        if name == "BENCH_BIN":
+            binary = value
+        else:
+            env[name] = value
     out = subprocess.run([binary, "--bench"], env=env, capture_output=True, text=True).stdout
     cpu: dict[str, list[float]] = {}
     for line in out.splitlines():

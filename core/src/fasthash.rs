@@ -90,6 +90,25 @@ pub(crate) fn hash_words(seed: u64, a: [u64; 3], b: [u64; 3]) -> u64 {
     fold_mul(x ^ y.rotate_left(23) ^ z, K0 ^ seed)
 }
 
+/// The slot of a hash in a direct-mapped table of `slots` (a power of
+/// two): its top bits, the best mixed.
+#[inline]
+pub(crate) fn slot_of(h: u64, slots: usize) -> usize {
+    debug_assert!(slots.is_power_of_two() && slots > 1);
+    (h >> (64 - slots.trailing_zeros())) as usize
+}
+
+/// The slot of an allocation's address in a direct-mapped table of
+/// `slots` (a power of two). Heap addresses are at least 16-byte aligned:
+/// the low bits carry nothing, the rest is spread by one multiplication.
+#[inline]
+pub(crate) fn addr_slot(addr: usize, slots: usize) -> usize {
+    slot_of(
+        (addr as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        slots,
+    )
+}
+
 /// A random seed from std's per-process random state.
 pub(crate) fn random_seed() -> u64 {
     std::collections::hash_map::RandomState::new().hash_one(0x7474_u64)

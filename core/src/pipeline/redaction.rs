@@ -4,39 +4,57 @@
 //! (masked whole under secret-looking keys) and event attributes.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::model::{KeyValue, LlmCall, Message, Part, SpanRecord, Str, Value, str_addr};
 use crate::redact::Redactor;
 
 /// Texts shorter than this are scanned directly (hashing would not pay).
 const CACHE_MIN_LEN: usize = 256;
-const CACHE_MAX_ENTRIES: usize = 4096;
+/// Slots of the table of long texts (a power of two): at most this many entries.
+const CACHE_SLOTS: usize = 4096;
 /// Bytes of text (inputs kept for verification plus redacted outputs) the
 /// cache may hold.
 const CACHE_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// `Cache::by_addr` value of a slot that points nowhere.
+const NO_SLOT: u16 = u16::MAX;
 
 /// Results of recent redactions by content: an agent resends its whole
 /// conversation on every call, so most message text was already scanned.
-/// Keyed by a randomly seeded 64-bit hash of the text (`fasthash`); a hit is served only
-/// when the stored input equals the text (the same allocation, or the same
-/// bytes), so a hash collision costs a rescan, never someone else's text.
-/// Bounded by entries and bytes (oldest out first). Redaction counters count
-/// each distinct text once.
+/// Direct-mapped by a randomly seeded 64-bit hash of the text (`fasthash`):
+/// a lookup is one slot, and a text new to the cache (every call's new
+/// question and answer) costs one probe and one store, no map's probing,
+/// removal and queue. A hit is served only when the stored input equals the
+/// text (the same allocation, or the same bytes), so two texts on one slot
+/// cost a rescan, never someone else's text. Bounded by slots and bytes (a
+/// clock hand frees slots when the bytes would pass the budget). Redaction
+/// counters count each distinct text once.
 pub(crate) struct Cache {
     seed: u64,
-    map: HashMap<u64, Entry, BuildHasherDefault<PreHashed>>,
-    /// The entries' keys by the address of their input: a text handed over
-    /// again in the same `Arc` (a system prompt or a conversation the
-    /// application keeps and resends) is found without hashing it. The entry
-    /// holds that `Arc`, so the address is not reused while it is here.
-    by_addr: HashMap<usize, u64, crate::fasthash::FastState>,
-    order: VecDeque<u64>,
+    slots: Box<[Option<Entry>]>,
+    /// Slot of an entry by the address of its input, direct-mapped by that
+    /// address: a text handed over again in the same `Arc` (a system prompt
+    /// or a conversation the application keeps and resends) is found
+    /// without hashing it. Stale values are harmless: a slot is used only
+    /// when its entry holds that very allocation, and an entry holds its
+    /// `Arc`, so the address is not reused while the entry is there.
+    by_addr: Box<[u16]>,
     bytes: usize,
+    /// The next slot the byte budget frees.
+    hand: usize,
     clean: CleanShort,
     last: LastClean,
-    recent: Recent,
+}
+
+/// The slot of a text's hash.
+#[inline]
+fn hash_slot(h: u64) -> usize {
+    crate::fasthash::slot_of(h, CACHE_SLOTS)
+}
+
+/// The `by_addr` slot of an allocation's address.
+#[inline]
+fn addr_slot(addr: usize) -> usize {
+    crate::fasthash::addr_slot(addr, CACHE_SLOTS)
 }
 
 /// Short values (model and provider names, user and session ids, feature
@@ -73,7 +91,7 @@ impl CleanShort {
 
     #[inline]
     fn slot(h: u64) -> usize {
-        (h >> (64 - CLEAN_SLOTS.trailing_zeros())) as usize
+        crate::fasthash::slot_of(h, CLEAN_SLOTS)
     }
 
     fn contains(&self, h: u64, key: &Str, value: &Str) -> bool {
@@ -128,42 +146,6 @@ impl LastClean {
     }
 }
 
-/// The long texts of the last record and what they became, by position
-/// (system prompt, then the conversation so far): an agent hands the same
-/// allocations over call after call, so the n-th long text is mostly the
-/// last record's n-th — one pointer compare instead of two map lookups.
-/// Each slot holds its text, so the address is not reused while it is
-/// there; texts over `RECENT_MAX_LEN` are not kept.
-struct Recent {
-    slots: Vec<Option<(Str, Option<Str>)>>,
-}
-
-const RECENT_SLOTS: usize = 16;
-const RECENT_MAX_LEN: usize = 64 * 1024;
-
-impl Recent {
-    fn new() -> Self {
-        Recent {
-            slots: vec![None; RECENT_SLOTS],
-        }
-    }
-
-    /// What the `i`-th text became, when it is the same allocation.
-    #[inline]
-    fn get(&self, i: usize, s: &Str) -> Option<&Option<Str>> {
-        match self.slots.get(i)? {
-            Some((input, out)) if Str::ptr_eq(input, s) => Some(out),
-            _ => None,
-        }
-    }
-
-    fn keep(&mut self, i: usize, input: Str, out: Option<Str>) {
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = (input.len() <= RECENT_MAX_LEN).then_some((input, out));
-        }
-    }
-}
-
 /// What the cache holds for a text.
 enum Hit {
     /// The text itself is the result (this allocation, found clean).
@@ -173,6 +155,8 @@ enum Hit {
 }
 
 struct Entry {
+    /// The input's hash (see [`hash_slot`]).
+    hash: u64,
     input: Str,
     /// `None`: the text needed no redaction.
     output: Option<Str>,
@@ -182,23 +166,16 @@ impl Entry {
     fn bytes(&self) -> usize {
         self.input.len() + self.output.as_ref().map_or(0, |o| o.len())
     }
-}
 
-/// The map's keys are already hashes.
-#[derive(Default)]
-struct PreHashed(u64);
-
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
+    /// What to make of `s`, a text equal to this entry's input.
+    fn hit(&self, s: &Str) -> Hit {
+        match &self.output {
+            // The same allocation, clean: nothing to do (a clone and a drop
+            // would be two atomic operations on a count the recording
+            // thread also writes).
+            None if Str::ptr_eq(&self.input, s) => Hit::Same,
+            out => Hit::Use(out.as_ref().unwrap_or(&self.input).clone()),
         }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 
@@ -206,67 +183,73 @@ impl Cache {
     pub(crate) fn new() -> Self {
         Cache {
             seed: crate::fasthash::random_seed(),
-            map: HashMap::default(),
-            by_addr: HashMap::default(),
-            order: VecDeque::new(),
+            slots: std::iter::repeat_with(|| None).take(CACHE_SLOTS).collect(),
+            by_addr: vec![NO_SLOT; CACHE_SLOTS].into_boxed_slice(),
             bytes: 0,
+            hand: 0,
             clean: CleanShort::new(),
             last: LastClean::new(),
-            recent: Recent::new(),
         }
     }
 
-    /// The cached result for `s`: the redacted text, or the cached input
-    /// when it needed no redaction. Either way one shared allocation per
-    /// distinct text, so later stages can recognise a text by its address
-    /// (the content JSON memoises its escaping that way).
-    fn get(&self, key: u64, s: &Str) -> Option<Hit> {
-        let e = self.map.get(&key)?;
-        if e.input != *s {
-            return None;
+    /// What the cache holds for `s`, or the hash to insert it under. An
+    /// entry holding this very allocation is found by its address, without
+    /// hashing the text (a system prompt or a conversation the application
+    /// keeps and hands over again); otherwise the text is hashed and its
+    /// slot's entry must hold the same bytes. A hit is the redacted text, or
+    /// the cached input when it needed no redaction: either way one shared
+    /// allocation per distinct text, so later stages can recognise a text by
+    /// its address (the content JSON memoises its escaping that way).
+    fn lookup(&self, s: &Str) -> Result<Hit, u64> {
+        let by_addr = usize::from(self.by_addr[addr_slot(str_addr(s))]);
+        if let Some(Some(e)) = self.slots.get(by_addr)
+            && Str::ptr_eq(&e.input, s)
+        {
+            return Ok(e.hit(s));
         }
-        Some(match &e.output {
-            // The same allocation, clean: nothing to do (a clone and a drop
-            // would be two atomic operations on a count the recording
-            // thread also writes).
-            None if Str::ptr_eq(&e.input, s) => Hit::Same,
-            out => Hit::Use(out.as_ref().unwrap_or(&e.input).clone()),
-        })
+        let hash = crate::fasthash::hash_bytes(self.seed, s.as_bytes());
+        match &self.slots[hash_slot(hash)] {
+            Some(e) if e.hash == hash && e.input == *s => Ok(e.hit(s)),
+            _ => Err(hash),
+        }
     }
 
-    fn insert(&mut self, key: u64, entry: Entry) {
+    /// Puts `entry` in its slot (the text there before leaves), then frees
+    /// other slots, from the clock hand on, until the bytes fit the budget.
+    fn insert(&mut self, entry: Entry) {
         let add = entry.bytes();
         if add > CACHE_MAX_BYTES {
             return;
         }
-        if let Some(old) = self.map.remove(&key) {
-            // A collision: the newer text takes the slot.
-            self.by_addr.remove(&str_addr(&old.input));
+        let at = hash_slot(entry.hash);
+        if let Some(old) = self.slots[at].take() {
             self.bytes -= old.bytes();
-            self.order.retain(|k| *k != key);
         }
-        while !self.order.is_empty()
-            && (self.order.len() >= CACHE_MAX_ENTRIES || self.bytes + add > CACHE_MAX_BYTES)
-        {
-            if let Some(old) = self.order.pop_front()
-                && let Some(e) = self.map.remove(&old)
+        // Terminates: with every other slot empty, the bytes are 0.
+        while self.bytes + add > CACHE_MAX_BYTES {
+            let h = self.hand;
+            self.hand = (h + 1) % CACHE_SLOTS;
+            if h != at
+                && let Some(old) = self.slots[h].take()
             {
-                self.by_addr.remove(&str_addr(&e.input));
-                self.bytes -= e.bytes();
+                self.bytes -= old.bytes();
             }
         }
-        self.by_addr.insert(str_addr(&entry.input), key);
-        self.map.insert(key, entry);
-        self.order.push_back(key);
+        // `at` < CACHE_SLOTS <= u16::MAX.
+        self.by_addr[addr_slot(str_addr(&entry.input))] = at as u16;
         self.bytes += add;
+        self.slots[at] = Some(entry);
+    }
+
+    #[cfg(test)]
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
     }
 }
 
 struct Ctx<'a> {
     r: &'a Redactor,
     cache: &'a mut Cache,
-    /// Long texts of this record seen so far (their position, for `Recent`).
-    long_seen: usize,
 }
 
 /// The key under which short texts without a key of their own (messages,
@@ -288,44 +271,27 @@ fn text(cx: &mut Ctx<'_>, s: &mut Str) {
         }
         return;
     }
-    let i = cx.long_seen;
-    cx.long_seen += 1;
-    if let Some(out) = cx.cache.recent.get(i, s) {
-        if let Some(o) = out {
-            *s = o.clone();
-        }
-        return;
-    }
-    let input = s.clone();
-    let out = long_text(cx, &input);
-    cx.cache.recent.keep(i, input, out.clone());
-    if let Some(o) = out {
+    if let Some(o) = long_text(cx, s) {
         *s = o;
     }
 }
 
 /// What a long text becomes: `None` when it stays as it is.
 fn long_text(cx: &mut Ctx<'_>, s: &Str) -> Option<Str> {
-    let key = match cx.cache.by_addr.get(&str_addr(s)) {
-        Some(&key) => key,
-        None => crate::fasthash::hash_bytes(cx.cache.seed, s.as_bytes()),
+    let hash = match cx.cache.lookup(s) {
+        Ok(Hit::Same) => return None,
+        Ok(Hit::Use(hit)) => return Some(hit),
+        Err(hash) => hash,
     };
-    match cx.cache.get(key, s) {
-        Some(Hit::Same) => return None,
-        Some(Hit::Use(hit)) => return Some(hit),
-        None => {}
-    }
     let out: Option<Str> = match cx.r.redact_text(s) {
         Cow::Owned(o) => Some(o.into()),
         Cow::Borrowed(_) => None,
     };
-    cx.cache.insert(
-        key,
-        Entry {
-            input: s.clone(),
-            output: out.clone(),
-        },
-    );
+    cx.cache.insert(Entry {
+        hash,
+        input: s.clone(),
+        output: out.clone(),
+    });
     out
 }
 
@@ -428,11 +394,7 @@ fn attributes(cx: &mut Ctx<'_>, attrs: &mut [KeyValue], by_position: bool) {
 /// Redacts `rec` in place. With content capture off, message text is not
 /// exported at all, so it is not scanned either.
 pub(crate) fn apply(r: &Redactor, cache: &mut Cache, rec: &mut SpanRecord, content: bool) {
-    let mut cx = Ctx {
-        r,
-        cache,
-        long_seen: 0,
-    };
+    let mut cx = Ctx { r, cache };
     if let Some(c) = rec.llm.as_deref_mut() {
         call(&mut cx, c, content);
     }
@@ -474,24 +436,42 @@ mod tests {
             assert_eq!(content.as_ref(), clean);
         }
         assert_eq!(r.stats().email, 1, "the repeated text was scanned once");
-        for i in 0..(CACHE_MAX_ENTRIES + 10) {
-            let mut s: Str = format!("{i} {}", "x".repeat(300)).into();
+        // More texts than slots, then texts that take the byte budget.
+        let texts = (0..CACHE_SLOTS + 10)
+            .map(|i| format!("{i} {}", "x".repeat(300)))
+            .chain((0..40).map(|i| format!("{i} {}", "y".repeat(200 * 1024))));
+        for t in texts {
+            let mut s: Str = t.into();
             text(
                 &mut Ctx {
                     r: &r,
                     cache: &mut cache,
-                    long_seen: 0,
                 },
                 &mut s,
             );
+            let held: usize = cache.entries().map(Entry::bytes).sum();
+            assert_eq!(held, cache.bytes);
+            assert!(cache.bytes <= CACHE_MAX_BYTES, "{}", cache.bytes);
         }
-        assert!(cache.map.len() <= CACHE_MAX_ENTRIES && cache.bytes <= CACHE_MAX_BYTES);
-        let held: usize = cache.map.values().map(Entry::bytes).sum();
-        assert_eq!(held, cache.bytes);
-        // Every entry is found by its input's address, and nothing else is.
-        assert_eq!(cache.by_addr.len(), cache.map.len());
-        for (a, key) in &cache.by_addr {
-            assert_eq!(str_addr(&cache.map[key].input), *a);
+        assert!(cache.bytes > CACHE_MAX_BYTES / 2, "the budget is used");
+        // Every entry sits in its hash's slot and is found by its input's
+        // address, whether that address came first or the bytes.
+        for (i, e) in cache.slots.iter().enumerate() {
+            if let Some(e) = e {
+                assert_eq!(hash_slot(e.hash), i);
+                assert_eq!(
+                    e.hash,
+                    crate::fasthash::hash_bytes(cache.seed, e.input.as_bytes())
+                );
+                let result = e.output.as_ref().unwrap_or(&e.input);
+                match cache.lookup(&e.input) {
+                    Ok(Hit::Same) => assert!(e.output.is_none()),
+                    Ok(Hit::Use(h)) => assert!(Str::ptr_eq(&h, result)),
+                    Err(_) => panic!("an entry not found by its own text"),
+                }
+                let copy: Str = e.input.to_string().into();
+                assert!(matches!(cache.lookup(&copy), Ok(Hit::Use(h)) if Str::ptr_eq(&h, result)));
+            }
         }
     }
 
@@ -534,7 +514,6 @@ mod tests {
             &mut Ctx {
                 r: &r,
                 cache: &mut cache,
-                long_seen: 0,
             },
             &key,
             &mut s,
@@ -544,7 +523,7 @@ mod tests {
     }
 
     #[test]
-    fn a_long_text_at_a_remembered_position_is_served_only_for_its_allocation() {
+    fn a_cached_long_text_is_served_only_for_its_own_bytes() {
         let r = Redactor::new(Default::default()).unwrap();
         let mut cache = Cache::new();
         let mut run = |text: &Str| -> Str {
@@ -616,7 +595,6 @@ mod tests {
                 &mut Ctx {
                     r: &r,
                     cache: &mut cache,
-                    long_seen: 0,
                 },
                 s,
             );
@@ -630,26 +608,31 @@ mod tests {
         let mut cache = Cache::new();
         let pii: Str = format!("{} mail me at jane@example.com", "context ".repeat(40)).into();
         let clean: Str = "plain words ".repeat(40).into();
-        // Force both texts onto one key, as a collision would.
-        let key = crate::fasthash::hash_bytes(cache.seed, pii.as_bytes());
-        cache.insert(
-            key,
-            Entry {
-                input: pii.clone(),
-                output: Some("[REDACTED]".into()),
-            },
-        );
-        assert!(cache.get(key, &clean).is_none());
-        assert!(matches!(cache.get(key, &pii), Some(Hit::Use(h)) if &*h == "[REDACTED]"));
-        // The same bytes in another allocation are a hit.
+        let hash = |t: &Str| crate::fasthash::hash_bytes(cache.seed, t.as_bytes());
+        let (hp, hc) = (hash(&pii), hash(&clean));
+        // A full collision: the PII text stored under the clean text's hash.
+        cache.insert(Entry {
+            hash: hc,
+            input: pii.clone(),
+            output: Some("[REDACTED]".into()),
+        });
+        assert!(matches!(cache.lookup(&clean), Err(h) if h == hc));
+        // The stored allocation is found by its address, not by hashing it.
+        assert!(matches!(cache.lookup(&pii), Ok(Hit::Use(h)) if &*h == "[REDACTED]"));
+        // Its bytes in another allocation are hashed, to their own slot.
         let copy: Str = pii.to_string().into();
-        assert!(cache.get(key, &copy).is_some());
+        assert!(matches!(cache.lookup(&copy), Err(h) if h == hp));
+        cache.insert(Entry {
+            hash: hp,
+            input: pii.clone(),
+            output: Some("[REDACTED:EMAIL]".into()),
+        });
+        assert!(matches!(cache.lookup(&copy), Ok(Hit::Use(h)) if &*h == "[REDACTED:EMAIL]"));
         let mut s = clean.clone();
         text(
             &mut Ctx {
                 r: &r,
                 cache: &mut cache,
-                long_seen: 0,
             },
             &mut s,
         );

@@ -39,9 +39,7 @@ impl Memo {
 
     #[inline]
     fn slot(addr: usize) -> usize {
-        // Allocations are at least 16-byte aligned; fold the rest.
-        let a = (addr >> 4) as u64;
-        (a.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
+        crate::fasthash::addr_slot(addr, SLOTS)
     }
 }
 
