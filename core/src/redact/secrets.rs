@@ -129,11 +129,38 @@ struct Anchored {
     around: (u8, Option<u8>),
 }
 
+/// The bytes that may sit either side of one anchor byte in some pattern:
+/// most anchors in text (the dashes of a date, `max_tokens`, `"role": `)
+/// have neighbours no pattern has, and are passed over in two bit tests
+/// instead of a walk over that byte's patterns.
+#[derive(Debug, Clone, Copy, Default)]
+struct Near {
+    before: [u64; 4],
+    after: [u64; 4],
+}
+
+impl Near {
+    fn set(bits: &mut [u64; 4], c: Option<u8>) {
+        match c {
+            Some(c) => bits[usize::from(c >> 6)] |= 1 << (c & 63),
+            None => *bits = [u64::MAX; 4],
+        }
+    }
+
+    #[inline(always)]
+    fn admits(&self, before: u8, after: u8) -> bool {
+        let has = |bits: &[u64; 4], c: u8| bits[usize::from(c >> 6)] & (1 << (c & 63)) != 0;
+        has(&self.before, before) && has(&self.after, after)
+    }
+}
+
 /// Finds the patterns from their anchors; built once per `Redactor`.
 #[derive(Debug, Clone)]
 pub(crate) struct SecretScanner {
-    /// Patterns by anchor byte: `by_byte[c]` is a range of `anchored`.
-    by_byte: [(u16, u16); 256],
+    /// Patterns by anchor byte: `by_byte[c]` is a range of `anchored` and
+    /// the index of the byte's [`Near`].
+    by_byte: [(u16, u16, u8); 256],
+    near: Vec<Near>,
     anchored: Vec<Anchored>,
     /// The largest anchor offset: how far past a pattern's start its anchor may lie.
     max_offset: usize,
@@ -163,16 +190,23 @@ impl SecretScanner {
             ));
         }
         anchored.sort_by_key(|(c, a)| (*c, a.index));
-        let mut by_byte = [(0u16, 0u16); 256];
-        for (i, (c, _)) in anchored.iter().enumerate() {
+        let mut by_byte = [(0u16, 0u16, 0u8); 256];
+        let mut near: Vec<Near> = Vec::new();
+        for (i, (c, a)) in anchored.iter().enumerate() {
             let slot = &mut by_byte[usize::from(*c)];
             if slot.1 == 0 {
                 slot.0 = i as u16;
+                slot.2 = near.len() as u8;
+                near.push(Near::default());
             }
             slot.1 = i as u16 + 1;
+            let n = &mut near[usize::from(slot.2)];
+            Near::set(&mut n.before, (a.offset > 0).then_some(a.around.0));
+            Near::set(&mut n.after, a.around.1);
         }
         Ok(SecretScanner {
             by_byte,
+            near,
             max_offset: anchored.iter().map(|(_, a)| a.offset).max().unwrap_or(0),
             anchored: anchored.into_iter().map(|(_, a)| a).collect(),
         })
@@ -198,8 +232,12 @@ impl SecretScanner {
             if best.is_some_and(|(s, _)| a > s + self.max_offset) {
                 break;
             }
-            let (lo, hi) = self.by_byte[usize::from(b[a])];
+            let (lo, hi, near) = self.by_byte[usize::from(b[a])];
             let around = (at(b, a.wrapping_sub(1)), at(b, a + 1));
+            if lo == hi || !self.near[usize::from(near)].admits(around.0, around.1) {
+                a += 1;
+                continue;
+            }
             for &Anchored {
                 offset,
                 index,
