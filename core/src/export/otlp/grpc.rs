@@ -90,12 +90,17 @@ impl GrpcExporter {
             .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
             .user_agent(super::USER_AGENT)
             .map_err(|e| e.to_string())?;
-        if cfg.endpoint.starts_with("https://") {
+        let channel = if cfg.endpoint.starts_with("https://") {
             endpoint = endpoint
                 .tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots())
                 .map_err(|e| format!("TLS setup failed: {e}"))?;
-        }
-        let channel = endpoint.connect_lazy();
+            endpoint.connect_lazy()
+        } else {
+            // Plain HTTP/2: the connector that tunes loopback sockets.
+            endpoint.connect_with_connector_lazy(super::transport::Connector::plain(
+                cfg.timeout.min(Duration::from_secs(5)),
+            ))
+        };
         let mut client =
             tonic::client::Grpc::new(channel.clone()).max_encoding_message_size(MAX_MESSAGE_BYTES);
         let mut metrics =

@@ -1,7 +1,6 @@
 //! OTLP/HTTP: protobuf (or JSON) POSTs with retries.
 
 use std::io::Write;
-use std::time::Duration;
 
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
@@ -10,10 +9,11 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use reqwest::header::{
-    CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT,
+    CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
 };
 
 use super::Partial;
+use super::transport::{Answer, Client};
 use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::export::retry::{Retry, classify_http, wait_or_give_up};
 use crate::export::{
@@ -21,7 +21,7 @@ use crate::export::{
 };
 
 pub struct HttpExporter {
-    client: reqwest::Client,
+    client: Client,
     url: String,
     metrics_url: String,
     json: bool,
@@ -52,26 +52,11 @@ impl HttpExporter {
         if gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
-            .pool_idle_timeout(Duration::from_secs(30))
-            // Proxies from the environment would surprise a loopback collector
-            // and leak telemetry to a proxy the user configured for other traffic.
-            .no_proxy();
-        if !cfg.endpoint.starts_with("https://") && !cfg.metrics_endpoint.starts_with("https://") {
-            // Plain HTTP (the usual local collector): no TLS roots to load.
-            // The platform verifier otherwise reads the system's certificate
-            // store when the exporter is built: ~440 file operations and 3-4 ms
-            // of CPU at every process start, for nothing (the gRPC exporter
-            // also sets TLS up for `https://` only). A redirect to https would
-            // now fail verification and be counted as an export failure.
-            builder = builder.tls_certs_only(std::iter::empty());
-        }
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = Client::new(
+            [cfg.endpoint.as_str(), cfg.metrics_endpoint.as_str()],
+            headers,
+            cfg.timeout,
+        )?;
         Ok(HttpExporter {
             client,
             url: cfg.endpoint.clone(),
@@ -129,39 +114,30 @@ impl HttpExporter {
         };
         let mut attempt = 0u32;
         loop {
-            let (retry, error) = match self.client.post(url).body(body.clone()).send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    if (200..300).contains(&status) {
-                        let partial = match resp.bytes().await {
-                            Ok(b) => partial(&b, self.json),
-                            Err(_) => Partial::default(),
-                        };
-                        return ExportResult {
-                            outcome: ExportOutcome::Success {
-                                rejected: partial.rejected,
-                            },
-                            retries: attempt,
-                            partial_success_message: partial.message,
-                        };
-                    }
-                    let retry_after = resp
-                        .headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let text = resp.text().await.unwrap_or_default();
-                    let text: String = text.chars().take(200).collect();
+            let (retry, error) = match self.client.post(url, body.clone()).await {
+                Ok(Answer { status, body, .. }) if (200..300).contains(&status) => {
+                    let partial = partial(&body, self.json);
+                    return ExportResult {
+                        outcome: ExportOutcome::Success {
+                            rejected: partial.rejected,
+                        },
+                        retries: attempt,
+                        partial_success_message: partial.message,
+                    };
+                }
+                Ok(Answer {
+                    status,
+                    retry_after,
+                    body,
+                }) => {
+                    let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
                     (
                         classify_http(status, retry_after.as_deref()),
                         format!("HTTP {status} from {url}: {text}"),
                     )
                 }
                 // Connection refused / reset / timeout: retryable per spec.
-                Err(e) => (
-                    Retry::After(None),
-                    format!("sending to {url} failed: {}", super::error_chain(&e)),
-                ),
+                Err(e) => (Retry::After(None), format!("sending to {url} failed: {e}")),
             };
             if let Some(fail) = wait_or_give_up(retry, error, &mut attempt, ctx.deadline).await {
                 return fail;

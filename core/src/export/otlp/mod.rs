@@ -1,7 +1,8 @@
-//! OTLP exporters: HTTP (protobuf or JSON) with reqwest, gRPC with tonic.
+//! OTLP exporters: HTTP (protobuf or JSON) with hyper or reqwest, gRPC with tonic.
 
 pub mod grpc;
 pub mod http;
+mod transport;
 
 use std::sync::Arc;
 
