@@ -110,11 +110,15 @@ fn main() {
         "tokentrace record approx_bytes = {} B",
         payload.record().approx_bytes()
     );
-    // Both pipelines send over loopback TCP with the host's congestion
-    // control; BBR paces those sends and costs both more CPU than cubic
-    // (bench/README, "The host's TCP congestion control").
+    // The peer sends over loopback TCP with the host's congestion control;
+    // tokentrace sets cubic (else reno) on its loopback sockets. BBR paces
+    // even loopback sends and costs more CPU than cubic (bench/README, "The
+    // host's TCP congestion control").
     if let Ok(cc) = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control") {
-        println!("TCP congestion control (loopback sends): {}", cc.trim());
+        println!(
+            "TCP congestion control: host {} (the peer's connections); tokentrace's loopback connections: cubic, else reno",
+            cc.trim()
+        );
     }
 
     // TT_BENCH_ONLY=a,b: run only the runs whose key is listed
