@@ -16,6 +16,11 @@
 //!     same user message or completion, so no memo of tokentrace's worker
 //!     (escaping, redaction) can serve them and the peer serialises its
 //!     content JSON per call. Reported beside the targets, not judged.
+//! (e) the loopback floor, once per round: the CPU a thread that encodes
+//!     nothing spends sending the same request bytes per span over loopback
+//!     (with cubic, as tokentrace's connections, and with the host's
+//!     congestion control, as the peer's). It moves with the machine's state
+//!     as the exporters do, and tells their own work from the kernel's.
 //!
 //! Every run is repeated (`TT_BENCH_ROUNDS`, default 3), the rounds
 //! interleaved so that both pipelines see the same minutes of a noisy
@@ -30,7 +35,7 @@
 //! Run: `cargo bench -p tokentrace-core --bench pipeline`
 //! (`TT_BENCH_SPANS=50000` for a quicker run, `TT_BENCH_ONLY=tt-http,peer-http`
 //! to pick runs: tt-http, tt-file, peer-http, tt-burst, peer-burst,
-//! tt-http-new, peer-http-new;
+//! tt-http-new, peer-http-new, floor;
 //! `TT_BENCH_BATCH=N` sets tokentrace's export batch size in the tt-http
 //! run, for the batch-size sweep in bench/README; `TT_BENCH_BATCH_BYTES=N`
 //! its byte budget; `TT_BENCH_REDACTION=off` turns tokentrace's redaction
@@ -123,7 +128,7 @@ fn main() {
 
     // TT_BENCH_ONLY=a,b: run only the runs whose key is listed
     // (tt-http, tt-file, peer-http, tt-burst, peer-burst, tt-http-new,
-    // peer-http-new).
+    // peer-http-new, floor).
     let only = std::env::var("TT_BENCH_ONLY").unwrap_or_default();
     let want = |key: &str| only.is_empty() || only.split(',').any(|k| k.trim() == key);
     // TT_BENCH_ROUNDS=n: every run n times, rounds interleaved so that both
@@ -141,7 +146,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok());
     let mut runs = Vec::new();
+    let mut floors = Vec::new();
     for _ in 0..rounds {
+        let round_start = runs.len();
         // (a) throughput
         if want("tt-http") {
             runs.push(tt_http(
@@ -218,9 +225,29 @@ fn main() {
                 ),
             ));
         }
+        if want("floor") {
+            floors.push(floor(n, &runs[round_start..]));
+        }
     }
 
-    print_report(&runs);
+    print_report(&runs, &floors);
+}
+
+/// The loopback floor of one round (µs/span: cubic, the host's congestion
+/// control), for the request bytes per span tokentrace sent in that round
+/// (else the peer's, else the record's estimate).
+fn floor(n: u64, round: &[Run]) -> (f64, f64) {
+    let sent = |r: &Run| Some(r.wire_bytes? / r.delivered.max(1));
+    let span_bytes = round
+        .iter()
+        .filter(|r| r.name.contains("tokentrace → OTLP"))
+        .chain(round)
+        .find_map(sent)
+        .map_or(3_400, |b| b as usize);
+    (
+        common::floor::per_span_us(n, span_bytes, Some("cubic")),
+        common::floor::per_span_us(n, span_bytes, None),
+    )
 }
 
 /// tokentrace's configuration in every run, before the run's own settings.
@@ -437,7 +464,7 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-fn print_report(runs: &[Run]) {
+fn print_report(runs: &[Run], floors: &[(f64, f64)]) {
     println!();
     println!(
         "| run | config | delivered / sent | dropped | app ns/span (wall / CPU) | delivered/s | export CPU µs/span | request bytes/span |"
@@ -507,6 +534,35 @@ fn print_report(runs: &[Run]) {
             .find(|(name, _)| name.starts_with(prefix))
             .map(|(_, rounds)| median(rounds))
     };
+    // Medians of the rounds' floors (cubic, the host's).
+    let floor_median = |pick: fn(&(f64, f64)) -> f64| {
+        let mut v: Vec<f64> = floors.iter().map(pick).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    let floor_cubic = floor_median(|f| f.0);
+    let floor_host = floor_median(|f| f.1);
+    if let (Some(cubic), Some(host)) = (floor_cubic, floor_host) {
+        let each = |pick: fn(&(f64, f64)) -> f64| {
+            let v: Vec<String> = floors.iter().map(|f| format!("{:.2}", pick(f))).collect();
+            v.join(", ")
+        };
+        println!();
+        println!(
+            "| loopback floor: sending a span's request bytes, nothing encoded | rounds | send CPU µs/span (every round) |"
+        );
+        println!("|---|---:|---|");
+        println!(
+            "| cubic (tokentrace's loopback connections) | {} | **{cubic:.2}** ({}) |",
+            floors.len(),
+            each(|f| f.0)
+        );
+        println!(
+            "| the host's congestion control (the peer's connections) | {} | **{host:.2}** ({}) |",
+            floors.len(),
+            each(|f| f.1)
+        );
+    }
     println!();
     let pairs = [
         (
@@ -545,6 +601,21 @@ fn print_report(runs: &[Run]) {
         row("app-thread ns/span (wall)", &|r| r.app_ns());
         row("app-thread ns/span (CPU)", &|r| r.app_cpu_ns());
         row("export CPU per delivered span", &|r| r.cpu_us());
+        // Each side less the floor of its own connections: the exporter's
+        // own work and what its way of sending adds.
+        if let (Some(cubic), Some(host)) = (floor_cubic, floor_host) {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|(_, a, b)| {
+                    let (a, b) = (a.cpu_us() - cubic, b.cpu_us() - host);
+                    format!("{} ({a:.2} / {b:.2} µs)", ratio(a, b))
+                })
+                .collect();
+            println!(
+                "| export CPU above the loopback floor | {} |",
+                cells.join(" | ")
+            );
+        }
     }
 
     println!();

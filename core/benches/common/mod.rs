@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod cpu;
+pub mod floor;
 pub mod payload;
 pub mod peer;
 pub mod receiver;
