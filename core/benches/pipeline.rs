@@ -76,7 +76,7 @@ struct Run {
     /// First record to last delivery.
     elapsed: Duration,
     export_cpu_ns: u64,
-    /// Request body bytes the receiver got (`None`: not an OTLP/HTTP run).
+    /// Request body bytes the receiver got, or bytes written to the store.
     wire_bytes: Option<u64>,
     threads: BTreeMap<String, u64>,
     /// User and system time by thread (10 ms resolution).
@@ -233,21 +233,44 @@ fn main() {
     print_report(&runs, &floors);
 }
 
-/// The loopback floor of one round (µs/span: cubic, the host's congestion
-/// control), for the request bytes per span tokentrace sent in that round
-/// (else the peer's, else the record's estimate).
-fn floor(n: u64, round: &[Run]) -> (f64, f64) {
-    let sent = |r: &Run| Some(r.wire_bytes? / r.delivered.max(1));
+/// Reads one floor of a round.
+type FloorPick = fn(&Floor) -> Option<f64>;
+
+/// One round's floors, µs per span (`common::floor`).
+struct Floor {
+    /// Loopback TCP with cubic (tokentrace's connections).
+    cubic: f64,
+    /// Loopback TCP with the host's congestion control (the peer's).
+    host: f64,
+    /// Appending to a file (the local store), when the round had a store run.
+    file: Option<f64>,
+}
+
+/// The floors of one round, for the bytes per span that round's runs sent
+/// over OTLP/HTTP (tokentrace's, else the peer's, else an estimate) and
+/// wrote to the store.
+fn floor(n: u64, round: &[Run]) -> Floor {
+    let per_span = |r: &Run| Some(r.wire_bytes? / r.delivered.max(1));
+    let otlp = |r: &&Run| r.name.contains("→ OTLP");
     let span_bytes = round
         .iter()
         .filter(|r| r.name.contains("tokentrace → OTLP"))
-        .chain(round)
-        .find_map(sent)
+        .chain(round.iter().filter(otlp))
+        .find_map(per_span)
         .map_or(3_400, |b| b as usize);
-    (
-        common::floor::per_span_us(n, span_bytes, Some("cubic")),
-        common::floor::per_span_us(n, span_bytes, None),
-    )
+    let file = round
+        .iter()
+        .filter(|r| r.name.contains("local store"))
+        .find_map(per_span)
+        .map(|b| {
+            let dir = TempDir::new("floor");
+            common::floor::file_per_span_us(n, b as usize, &dir.0)
+        });
+    Floor {
+        cubic: common::floor::per_span_us(n, span_bytes, Some("cubic")),
+        host: common::floor::per_span_us(n, span_bytes, None),
+        file,
+    }
 }
 
 /// tokentrace's configuration in every run, before the run's own settings.
@@ -374,6 +397,15 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
         .map(|r| r.spans().filter(|s| s.is_ok()).count() as u64)
         .unwrap_or(0)
         .saturating_sub(1);
+    // Bytes written, the warm-up's line included (one line in 200,001).
+    let written: u64 = std::fs::read_dir(&dir.0)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
     let threads = cpu::delta_by_name(&before, &after);
     let user_sys = cpu::user_sys_by_name(&before, &after);
     Run {
@@ -386,7 +418,7 @@ fn tt_file(payload: &Payload, n: u64) -> Run {
         app_cpu,
         elapsed,
         export_cpu_ns: cpu::sum_prefixed(&threads, &[TT_THREAD]),
-        wire_bytes: None,
+        wire_bytes: Some(written),
         threads,
         user_sys,
         stats: Some(stats),
@@ -464,10 +496,10 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-fn print_report(runs: &[Run], floors: &[(f64, f64)]) {
+fn print_report(runs: &[Run], floors: &[Floor]) {
     println!();
     println!(
-        "| run | config | delivered / sent | dropped | app ns/span (wall / CPU) | delivered/s | export CPU µs/span | request bytes/span |"
+        "| run | config | delivered / sent | dropped | app ns/span (wall / CPU) | delivered/s | export CPU µs/span | bytes/span sent or written |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for r in runs {
@@ -534,33 +566,51 @@ fn print_report(runs: &[Run], floors: &[(f64, f64)]) {
             .find(|(name, _)| name.starts_with(prefix))
             .map(|(_, rounds)| median(rounds))
     };
-    // Medians of the rounds' floors (cubic, the host's).
-    let floor_median = |pick: fn(&(f64, f64)) -> f64| {
-        let mut v: Vec<f64> = floors.iter().map(pick).collect();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied()
+    // Each floor's rounds and their median.
+    let floor_rounds = |pick: FloorPick| {
+        let v: Vec<f64> = floors.iter().filter_map(pick).collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let all: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
+        (
+            sorted.get(sorted.len() / 2).copied(),
+            all.join(", "),
+            v.len(),
+        )
     };
-    let floor_cubic = floor_median(|f| f.0);
-    let floor_host = floor_median(|f| f.1);
-    if let (Some(cubic), Some(host)) = (floor_cubic, floor_host) {
-        let each = |pick: fn(&(f64, f64)) -> f64| {
-            let v: Vec<String> = floors.iter().map(|f| format!("{:.2}", pick(f))).collect();
-            v.join(", ")
-        };
+    let floor_rows: [(&str, FloorPick); 3] = [
+        ("loopback TCP, cubic (tokentrace's connections)", |f| {
+            Some(f.cubic)
+        }),
+        (
+            "loopback TCP, the host's congestion control (the peer's)",
+            |f| Some(f.host),
+        ),
+        ("appending to a file (the local store's lines)", |f| f.file),
+    ];
+    if !floors.is_empty() {
         println!();
         println!(
-            "| loopback floor: sending a span's request bytes, nothing encoded | rounds | send CPU µs/span (every round) |"
+            "| floor: moving the same bytes per span, nothing encoded | rounds | CPU µs/span (every round) |"
         );
         println!("|---|---:|---|");
+        for (what, pick) in floor_rows {
+            if let (Some(m), all, k) = floor_rounds(pick) {
+                println!("| {what} | {k} | **{m:.2}** ({all}) |");
+            }
+        }
+    }
+    let floor_cubic = floor_rounds(|f| Some(f.cubic)).0;
+    let floor_host = floor_rounds(|f| Some(f.host)).0;
+    if let (Some(file), Some(store)) = (
+        floor_rounds(|f| f.file).0,
+        find("throughput: tokentrace → local"),
+    ) {
+        println!();
         println!(
-            "| cubic (tokentrace's loopback connections) | {} | **{cubic:.2}** ({}) |",
-            floors.len(),
-            each(|f| f.0)
-        );
-        println!(
-            "| the host's congestion control (the peer's connections) | {} | **{host:.2}** ({}) |",
-            floors.len(),
-            each(|f| f.1)
+            "local store: tokentrace's export CPU {:.2} µs/span, {:.2} above the file floor",
+            store.cpu_us(),
+            store.cpu_us() - file
         );
     }
     println!();

@@ -1,12 +1,14 @@
-//! The loopback floor: what moving a span's request bytes over a loopback
-//! TCP connection costs the sending thread when nothing is encoded — the
-//! kernel's copy, TCP, and the receive path loopback runs in the sender's
-//! context. Every exporter pays it; measured in the same minutes as the
-//! exporters, it shows how much of an export figure is the machine's state
-//! (a busy neighbour slows the copy) rather than the exporter's own work.
+//! Floors: what moving a span's bytes costs the sending thread when nothing
+//! is encoded. Over loopback TCP, the kernel's copy, TCP, and the receive
+//! path loopback runs in the sender's context; into a file, the copy into
+//! the page cache. Every exporter pays them; measured in the same minutes
+//! as the exporters, they show how much of an export figure is the
+//! machine's state (a busy neighbour slows the copies) rather than the
+//! exporter's own work.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 
 use super::cpu;
 
@@ -50,4 +52,29 @@ pub fn per_span_us(spans: u64, span_bytes: usize, congestion: Option<&str>) -> f
     drop(s);
     let _ = reader.join();
     sending as f64 / 1000.0 / (requests * BATCH as u64) as f64
+}
+
+/// The writing thread's CPU µs per span for `spans` spans of `span_bytes`
+/// bytes appended to a new file in `dir` in lines of [`BATCH`] spans, as
+/// the local store appends a batch (the file is removed after). Only the
+/// writes are timed.
+pub fn file_per_span_us(spans: u64, span_bytes: usize, dir: &Path) -> f64 {
+    let path = dir.join("floor.jsonl");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .expect("open the floor's file");
+    let mut line = vec![0u8; span_bytes * BATCH];
+    let lines = spans.div_ceil(BATCH as u64);
+    let mut writing = 0u64;
+    for i in 0..lines {
+        line.fill(b'a' + (i % 26) as u8);
+        let t0 = cpu::this_thread_ns();
+        f.write_all(&line).expect("write the floor's file");
+        writing += cpu::this_thread_ns().saturating_sub(t0);
+    }
+    drop(f);
+    let _ = std::fs::remove_file(&path);
+    writing as f64 / 1000.0 / (lines * BATCH as u64) as f64
 }
