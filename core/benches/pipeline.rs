@@ -16,11 +16,12 @@
 //!     same user message or completion, so no memo of tokentrace's worker
 //!     (escaping, redaction) can serve them and the peer serialises its
 //!     content JSON per call. Reported beside the targets, not judged.
-//! (e) the loopback floor, once per round: the CPU a thread that encodes
-//!     nothing spends sending the same request bytes per span over loopback
-//!     (with cubic, as tokentrace's connections, and with the host's
-//!     congestion control, as the peer's). It moves with the machine's state
-//!     as the exporters do, and tells their own work from the kernel's.
+//! (e) floors, once per round: the CPU a thread that encodes nothing spends
+//!     sending the same request bytes per span over loopback (with cubic, as
+//!     tokentrace's connections, and with the host's congestion control, as
+//!     the peer's), and appending the store's bytes per span to a file. They
+//!     move with the machine's state as the exporters do, and tell the
+//!     exporters' own work from the kernel's.
 //!
 //! Every run is repeated (`TT_BENCH_ROUNDS`, default 3), the rounds
 //! interleaved so that both pipelines see the same minutes of a noisy
@@ -487,9 +488,14 @@ fn median<'a>(rounds: &[&'a Run]) -> &'a Run {
 
 /// The median of the rounds' delivered spans per second.
 fn median_per_s(rounds: &[&Run]) -> f64 {
-    let mut per_s: Vec<f64> = rounds.iter().map(|r| r.per_s()).collect();
-    per_s.sort_by(f64::total_cmp);
-    per_s[per_s.len() / 2]
+    let per_s: Vec<f64> = rounds.iter().map(|r| r.per_s()).collect();
+    median_of(per_s).unwrap_or(f64::NAN)
+}
+
+/// The middle of `v` once sorted (`None` when empty).
+fn median_of(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
 }
 
 fn leak(s: String) -> &'static str {
@@ -566,18 +572,7 @@ fn print_report(runs: &[Run], floors: &[Floor]) {
             .find(|(name, _)| name.starts_with(prefix))
             .map(|(_, rounds)| median(rounds))
     };
-    // Each floor's rounds and their median.
-    let floor_rounds = |pick: FloorPick| {
-        let v: Vec<f64> = floors.iter().filter_map(pick).collect();
-        let mut sorted = v.clone();
-        sorted.sort_by(f64::total_cmp);
-        let all: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
-        (
-            sorted.get(sorted.len() / 2).copied(),
-            all.join(", "),
-            v.len(),
-        )
-    };
+    // Each floor's rounds, and their median: cubic, the host's, the file.
     let floor_rows: [(&str, FloorPick); 3] = [
         ("loopback TCP, cubic (tokentrace's connections)", |f| {
             Some(f.cubic)
@@ -588,24 +583,26 @@ fn print_report(runs: &[Run], floors: &[Floor]) {
         ),
         ("appending to a file (the local store's lines)", |f| f.file),
     ];
+    let floor_rounds = floor_rows.map(|(what, pick)| {
+        let v: Vec<f64> = floors.iter().filter_map(pick).collect();
+        (what, median_of(v.clone()), v)
+    });
     if !floors.is_empty() {
         println!();
         println!(
             "| floor: moving the same bytes per span, nothing encoded | rounds | CPU µs/span (every round) |"
         );
         println!("|---|---:|---|");
-        for (what, pick) in floor_rows {
-            if let (Some(m), all, k) = floor_rounds(pick) {
-                println!("| {what} | {k} | **{m:.2}** ({all}) |");
+        for (what, median, v) in &floor_rounds {
+            if let Some(m) = median {
+                let all: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
+                println!("| {what} | {} | **{m:.2}** ({}) |", v.len(), all.join(", "));
             }
         }
     }
-    let floor_cubic = floor_rounds(|f| Some(f.cubic)).0;
-    let floor_host = floor_rounds(|f| Some(f.host)).0;
-    if let (Some(file), Some(store)) = (
-        floor_rounds(|f| f.file).0,
-        find("throughput: tokentrace → local"),
-    ) {
+    let [(_, floor_cubic, _), (_, floor_host, _), (_, floor_file, _)] = &floor_rounds;
+    let (floor_cubic, floor_host) = (*floor_cubic, *floor_host);
+    if let (Some(file), Some(store)) = (*floor_file, find("throughput: tokentrace → local")) {
         println!();
         println!(
             "local store: tokentrace's export CPU {:.2} µs/span, {:.2} above the file floor",

@@ -16,11 +16,9 @@ use super::cpu;
 const BATCH: usize = 512;
 
 /// The sending thread's CPU µs per span for `spans` spans of `span_bytes`
-/// request bytes, written in requests of [`BATCH`] spans to a reader on
-/// loopback that drops them. Each request buffer is written before it is
-/// sent, as an encoder writes it (so the kernel reads it from the same
-/// caches); only the sends are timed. `congestion`: the connection's
-/// congestion control (`None`: the host's).
+/// request bytes, sent in requests of [`BATCH`] spans to a reader on
+/// loopback that drops them ([`timed_writes`]). `congestion`: the
+/// connection's congestion control (`None`: the host's).
 pub fn per_span_us(spans: u64, span_bytes: usize, congestion: Option<&str>) -> f64 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the floor's reader");
     let addr = listener.local_addr().expect("reader address");
@@ -40,24 +38,16 @@ pub fn per_span_us(spans: u64, span_bytes: usize, congestion: Option<&str>) -> f
         // As tokentrace's connector does; when refused, the host's applies.
         let _ = socket2::SockRef::from(&s).set_tcp_congestion(cc.as_bytes());
     }
-    let mut request = vec![0u8; span_bytes * BATCH];
-    let requests = spans.div_ceil(BATCH as u64);
-    let mut sending = 0u64;
-    for i in 0..requests {
-        request.fill(i as u8);
-        let t0 = cpu::this_thread_ns();
-        s.write_all(&request).expect("send to the floor's reader");
-        sending += cpu::this_thread_ns().saturating_sub(t0);
-    }
+    let us = timed_writes(&mut s, spans, span_bytes);
     drop(s);
     let _ = reader.join();
-    sending as f64 / 1000.0 / (requests * BATCH as u64) as f64
+    us
 }
 
 /// The writing thread's CPU µs per span for `spans` spans of `span_bytes`
 /// bytes appended to a new file in `dir` in lines of [`BATCH`] spans, as
-/// the local store appends a batch (the file is removed after). Only the
-/// writes are timed.
+/// the local store appends a batch ([`timed_writes`]; the file is removed
+/// after).
 pub fn file_per_span_us(spans: u64, span_bytes: usize, dir: &Path) -> f64 {
     let path = dir.join("floor.jsonl");
     let mut f = std::fs::OpenOptions::new()
@@ -65,16 +55,25 @@ pub fn file_per_span_us(spans: u64, span_bytes: usize, dir: &Path) -> f64 {
         .create(true)
         .open(&path)
         .expect("open the floor's file");
-    let mut line = vec![0u8; span_bytes * BATCH];
-    let lines = spans.div_ceil(BATCH as u64);
-    let mut writing = 0u64;
-    for i in 0..lines {
-        line.fill(b'a' + (i % 26) as u8);
-        let t0 = cpu::this_thread_ns();
-        f.write_all(&line).expect("write the floor's file");
-        writing += cpu::this_thread_ns().saturating_sub(t0);
-    }
+    let us = timed_writes(&mut f, spans, span_bytes);
     drop(f);
     let _ = std::fs::remove_file(&path);
-    writing as f64 / 1000.0 / (lines * BATCH as u64) as f64
+    us
+}
+
+/// Writes `spans` spans of `span_bytes` to `out` in writes of [`BATCH`]
+/// spans, each buffer written before it goes (as an encoder writes it, so
+/// the kernel reads it from the same caches); returns this thread's CPU µs
+/// per span in the writes alone.
+fn timed_writes(out: &mut impl Write, spans: u64, span_bytes: usize) -> f64 {
+    let mut buf = vec![0u8; span_bytes * BATCH];
+    let writes = spans.div_ceil(BATCH as u64);
+    let mut writing = 0u64;
+    for i in 0..writes {
+        buf.fill(b'a' + (i % 26) as u8);
+        let t0 = cpu::this_thread_ns();
+        out.write_all(&buf).expect("the floor's write");
+        writing += cpu::this_thread_ns().saturating_sub(t0);
+    }
+    writing as f64 / 1000.0 / (writes * BATCH as u64) as f64
 }
