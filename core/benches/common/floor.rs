@@ -61,12 +61,20 @@ pub fn file_per_span_us(spans: u64, span_bytes: usize, dir: &Path) -> f64 {
     us
 }
 
+/// Writes not timed first: the exporters are measured after a warm-up, and
+/// a new connection's first megabytes (slow start, socket buffers growing)
+/// or a new file's first pages would otherwise count.
+const WARM_UP_WRITES: u64 = 8;
+
 /// Writes `spans` spans of `span_bytes` to `out` in writes of [`BATCH`]
 /// spans, each buffer written before it goes (as an encoder writes it, so
-/// the kernel reads it from the same caches); returns this thread's CPU µs
-/// per span in the writes alone.
+/// the kernel reads it from the same caches), after [`WARM_UP_WRITES`]
+/// untimed ones; returns this thread's CPU µs per span in the timed writes.
 fn timed_writes(out: &mut impl Write, spans: u64, span_bytes: usize) -> f64 {
     let mut buf = vec![0u8; span_bytes * BATCH];
+    for _ in 0..WARM_UP_WRITES {
+        out.write_all(&buf).expect("the floor's warm-up write");
+    }
     let writes = spans.div_ceil(BATCH as u64);
     let mut writing = 0u64;
     for i in 0..writes {
